@@ -1,0 +1,645 @@
+package query
+
+import (
+	"encoding/json"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Eval reports whether the resource r satisfies the bound filter e. It is
+// the reference semantics every backend's pushdown must agree with (DESIGN
+// §3 rules 5–11):
+//
+//   - a multi-valued attribute matches when any of its values does, and
+//     lists are flattened at every level of a path;
+//   - ne is existential: it holds when some assigned value differs, so an
+//     unassigned attribute never satisfies ne (nor eq); not is plain
+//     negation;
+//   - pr is false for an unassigned attribute, null, "", an empty list or
+//     object, and an object whose members are all empty; false and 0 are
+//     present; eq null is the negation of pr and ne null is pr;
+//   - an empty string counts as unassigned everywhere, as typed fields
+//     normalize it (DESIGN §2): it satisfies no comparison, so `x eq ""`
+//     matches nothing and `x ne "a"` does not hold for it;
+//   - strings compare after Fold unless the attribute is caseExact (strings
+//     under claims are never caseExact), and order by code point; numbers
+//     compare exactly; dateTimes as instants (a dateTime attribute also
+//     accepts an RFC 3339 string from the Resource);
+//   - a value of another type than the literal (possible under claims, or
+//     when a Resource hands out a value of an unexpected Go type) matches
+//     nothing, for every operator including ne.
+//
+// A nil e matches every resource. A node that was not bound by Bind
+// matches nothing. Eval never panics on the values a Resource returns.
+func Eval(e Expr, r Resource) bool {
+	if e == nil {
+		return true
+	}
+	var root any
+	if r != nil {
+		root = r
+	}
+	return eval(e, root)
+}
+
+// eval evaluates e against ctx: the resource at the top level, or one
+// element of a value filter's attribute.
+func eval(e Expr, ctx any) bool {
+	switch n := e.(type) {
+	case *And:
+		return n != nil && n.Left != nil && n.Right != nil && eval(n.Left, ctx) && eval(n.Right, ctx)
+	case *Or:
+		return n != nil && n.Left != nil && n.Right != nil && (eval(n.Left, ctx) || eval(n.Right, ctx))
+	case *Not:
+		return n != nil && n.X != nil && !eval(n.X, ctx)
+	case *Compare:
+		if n == nil || n.Attr == nil || len(n.Attr.rel) == 0 {
+			return false
+		}
+		if n.Value.Kind == KindNull {
+			p := present(ctx, n.Attr.rel, n.Attr.def)
+			return p == (n.Op == OpNe)
+		}
+		return n.any(ctx, n.Attr.rel)
+	case *Present:
+		if n == nil || n.Attr == nil || len(n.Attr.rel) == 0 {
+			return false
+		}
+		return present(ctx, n.Attr.rel, n.Attr.def)
+	case *ValueFilter:
+		if n == nil || n.Attr == nil || len(n.Attr.rel) == 0 || n.Filter == nil {
+			return false
+		}
+		return anyElement(n.Filter, ctx, n.Attr.rel)
+	}
+	return false
+}
+
+// child returns the member name of a complex value, or nil.
+func child(v any, s seg) any {
+	switch x := v.(type) {
+	case Resource:
+		return x.Attr(s.name)
+	case map[string]any:
+		return lookup(x, s)
+	}
+	return nil
+}
+
+// lookup finds a map member: exactly under claims, otherwise preferring
+// the declared spelling and falling back to a case-insensitive match.
+func lookup(m map[string]any, s seg) any {
+	if v, ok := m[s.name]; ok || s.exact {
+		return v
+	}
+	for k, v := range m {
+		if strings.EqualFold(k, s.name) {
+			return v
+		}
+	}
+	return nil
+}
+
+// anyElement reports whether some element at segs below v satisfies f.
+func anyElement(f Expr, v any, segs []seg) bool {
+	switch x := v.(type) {
+	case nil:
+		return false
+	case []any:
+		for _, e := range x {
+			if anyElement(f, e, segs) {
+				return true
+			}
+		}
+		return false
+	case []map[string]any:
+		for _, e := range x {
+			if anyElement(f, e, segs) {
+				return true
+			}
+		}
+		return false
+	case List:
+		for i, n := 0, x.Len(); i < n; i++ {
+			if anyElement(f, x.At(i), segs) {
+				return true
+			}
+		}
+		return false
+	}
+	if len(segs) == 0 {
+		return eval(f, v)
+	}
+	return anyElement(f, child(v, segs[0]), segs[1:])
+}
+
+// any reports whether some scalar value at segs below v matches c.
+func (c *Compare) any(v any, segs []seg) bool {
+	switch x := v.(type) {
+	case nil:
+		return false
+	case []any:
+		for _, e := range x {
+			if c.any(e, segs) {
+				return true
+			}
+		}
+		return false
+	case []string:
+		if len(segs) > 0 || c.Value.Kind != KindString {
+			return false
+		}
+		for _, s := range x {
+			if c.matchString(s) {
+				return true
+			}
+		}
+		return false
+	case []map[string]any:
+		for _, e := range x {
+			if c.any(e, segs) {
+				return true
+			}
+		}
+		return false
+	case List:
+		for i, n := 0, x.Len(); i < n; i++ {
+			if c.any(x.At(i), segs) {
+				return true
+			}
+		}
+		return false
+	}
+	if len(segs) == 0 {
+		return c.match(v)
+	}
+	return c.any(child(v, segs[0]), segs[1:])
+}
+
+// match compares one scalar data value with the literal.
+func (c *Compare) match(v any) bool {
+	switch c.Value.Kind {
+	case KindString:
+		s, ok := v.(string)
+		return ok && c.matchString(s)
+	case KindBool:
+		b, ok := v.(bool)
+		if !ok {
+			return false
+		}
+		if c.Op == OpNe {
+			return b != c.Value.Bool
+		}
+		return c.Op == OpEq && b == c.Value.Bool
+	case KindNumber:
+		return c.matchNumber(v)
+	case KindTime:
+		t, ok := toTime(v, c.Attr.Type == TypeDateTime)
+		return ok && c.Op.holds(t.Compare(c.Value.Time))
+	}
+	return false
+}
+
+// holds reports whether a three-way comparison result satisfies an
+// equality or ordering operator.
+func (o Op) holds(cmp int) bool {
+	switch o {
+	case OpEq:
+		return cmp == 0
+	case OpNe:
+		return cmp != 0
+	case OpGt:
+		return cmp > 0
+	case OpGe:
+		return cmp >= 0
+	case OpLt:
+		return cmp < 0
+	case OpLe:
+		return cmp <= 0
+	}
+	return false
+}
+
+func (c *Compare) matchString(s string) bool {
+	if s == "" {
+		// An empty string is unassigned (DESIGN §2 normalization, rule 11).
+		return false
+	}
+	if c.Attr.CaseExact {
+		return stringOp(c.Op, s, c.Value.Str)
+	}
+	lit := c.fold
+	if lit == "" && c.Value.Str != "" {
+		// A node given an Attribute without going through Bind.
+		lit = Fold(c.Value.Str)
+	}
+	if isASCII(s) {
+		// Folding ASCII is lower-casing, done byte by byte here so that
+		// matching allocates nothing.
+		return asciiFoldOp(c.Op, s, lit)
+	}
+	return stringOp(c.Op, Fold(s), lit)
+}
+
+func stringOp(op Op, d, lit string) bool {
+	switch op {
+	case OpCo:
+		return strings.Contains(d, lit)
+	case OpSw:
+		return strings.HasPrefix(d, lit)
+	case OpEw:
+		return strings.HasSuffix(d, lit)
+	}
+	return op.holds(strings.Compare(d, lit))
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+func lowerASCII(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
+}
+
+// asciiFoldOp is stringOp(op, Fold(d), lit) for an ASCII d.
+func asciiFoldOp(op Op, d, lit string) bool {
+	switch op {
+	case OpCo:
+		for i := 0; i+len(lit) <= len(d); i++ {
+			if asciiFoldPrefix(d[i:], lit) {
+				return true
+			}
+		}
+		return false
+	case OpSw:
+		return asciiFoldPrefix(d, lit)
+	case OpEw:
+		return len(d) >= len(lit) && asciiFoldPrefix(d[len(d)-len(lit):], lit)
+	}
+	return op.holds(asciiFoldCompare(d, lit))
+}
+
+// asciiFoldPrefix reports whether the lower-cased ASCII d starts with lit.
+func asciiFoldPrefix(d, lit string) bool {
+	if len(d) < len(lit) {
+		return false
+	}
+	for i := 0; i < len(lit); i++ {
+		if lowerASCII(d[i]) != lit[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// asciiFoldCompare is strings.Compare of the lower-cased ASCII d and lit.
+func asciiFoldCompare(d, lit string) int {
+	n := min(len(d), len(lit))
+	for i := 0; i < n; i++ {
+		a, b := lowerASCII(d[i]), lit[i]
+		if a != b {
+			if a < b {
+				return -1
+			}
+			return 1
+		}
+	}
+	switch {
+	case len(d) < len(lit):
+		return -1
+	case len(d) > len(lit):
+		return 1
+	}
+	return 0
+}
+
+func (c *Compare) matchNumber(v any) bool {
+	// Integers, the common case, compare without building a Number when
+	// the literal is an integer too.
+	if i, ok := toInt64(v); ok {
+		if li, ok := c.Value.Num.Int64(); ok {
+			return c.Op.holds(cmpInt64(i, li))
+		}
+		return c.Op.holds(NumberFromInt64(i).Cmp(c.Value.Num))
+	}
+	n, ok := toNumber(v)
+	return ok && c.Op.holds(n.Cmp(c.Value.Num))
+}
+
+func cmpInt64(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// maxExactFloatInt is 2^53: every integer of at most this magnitude is
+// exactly representable as a float64.
+const maxExactFloatInt = 1 << 53
+
+// toInt64 converts the integer Go types, and float64 values that are
+// exactly small integers, to int64.
+func toInt64(v any) (int64, bool) {
+	switch x := v.(type) {
+	case int:
+		return int64(x), true
+	case int64:
+		return x, true
+	case int32:
+		return int64(x), true
+	case int16:
+		return int64(x), true
+	case int8:
+		return int64(x), true
+	case uint:
+		return int64(x), uint64(x) <= math.MaxInt64
+	case uint64:
+		return int64(x), x <= math.MaxInt64
+	case uint32:
+		return int64(x), true
+	case uint16:
+		return int64(x), true
+	case uint8:
+		return int64(x), true
+	case float64:
+		if x == math.Trunc(x) && math.Abs(x) <= maxExactFloatInt {
+			return int64(x), true
+		}
+	}
+	return 0, false
+}
+
+// toNumber converts a numeric data value to an exact Number (DESIGN §3
+// rule 7). A float64 converts through its shortest decimal representation,
+// the text encoding/json would write for it; NaN and infinities are not
+// numbers and match nothing.
+func toNumber(v any) (Number, bool) {
+	if i, ok := toInt64(v); ok {
+		return NumberFromInt64(i), true
+	}
+	var s string
+	switch x := v.(type) {
+	case Number:
+		return x, true
+	case json.Number:
+		s = string(x)
+	case uint:
+		s = strconv.FormatUint(uint64(x), 10)
+	case uint64:
+		s = strconv.FormatUint(x, 10)
+	case float64:
+		return NumberFromFloat64(x)
+	case float32:
+		f := float64(x)
+		if math.IsNaN(f) || math.IsInf(f, 0) {
+			return Number{}, false
+		}
+		s = strconv.FormatFloat(f, 'g', -1, 32)
+	default:
+		return Number{}, false
+	}
+	n, err := ParseNumber(s)
+	return n, err == nil
+}
+
+// toTime converts a data value to an instant. Strings are parsed only for
+// dateTime attributes (a Resource should hand out time.Time, but a string
+// in RFC 3339 form is accepted there); under claims strings stay strings.
+func toTime(v any, parseStrings bool) (time.Time, bool) {
+	switch x := v.(type) {
+	case time.Time:
+		return x, true
+	case string:
+		if parseStrings {
+			t, err := parseDateTime(x)
+			return t, err == nil
+		}
+	}
+	return time.Time{}, false
+}
+
+// present reports whether some value at segs below v is non-empty. def is
+// the declaration of the attribute (nil under claims), needed to look into
+// complex values handed out as a Resource, whose members cannot be listed.
+func present(v any, segs []seg, def *AttrDef) bool {
+	switch x := v.(type) {
+	case nil:
+		return false
+	case []any:
+		for _, e := range x {
+			if present(e, segs, def) {
+				return true
+			}
+		}
+		return false
+	case []map[string]any:
+		for _, e := range x {
+			if present(e, segs, def) {
+				return true
+			}
+		}
+		return false
+	case List:
+		for i, n := 0, x.Len(); i < n; i++ {
+			if present(x.At(i), segs, def) {
+				return true
+			}
+		}
+		return false
+	}
+	if len(segs) == 0 {
+		var subs []AttrDef
+		if def != nil {
+			subs = def.Sub
+		}
+		return nonEmpty(v, subs)
+	}
+	return present(child(v, segs[0]), segs[1:], def)
+}
+
+// nonEmpty implements pr for one value (DESIGN §3 rule 11). subs are the
+// sub-attributes of a complex value, if declared.
+func nonEmpty(v any, subs []AttrDef) bool {
+	switch x := v.(type) {
+	case nil:
+		return false
+	case string:
+		return x != ""
+	case json.Number:
+		return x != ""
+	case bool, time.Time, Number, int, int64, int32, int16, int8, uint, uint64, uint32, uint16, uint8:
+		return true
+	case float64:
+		// NaN and infinities have no JSON form: they are not values.
+		return !math.IsNaN(x) && !math.IsInf(x, 0)
+	case float32:
+		return !math.IsNaN(float64(x)) && !math.IsInf(float64(x), 0)
+	case []string:
+		for _, s := range x {
+			if s != "" {
+				return true
+			}
+		}
+		return false
+	case []any:
+		for _, e := range x {
+			if nonEmpty(e, subs) {
+				return true
+			}
+		}
+		return false
+	case []map[string]any:
+		for _, e := range x {
+			if nonEmpty(e, subs) {
+				return true
+			}
+		}
+		return false
+	case List:
+		for i, n := 0, x.Len(); i < n; i++ {
+			if nonEmpty(x.At(i), subs) {
+				return true
+			}
+		}
+		return false
+	case map[string]any:
+		for k, m := range x {
+			var sub []AttrDef
+			if d := findDef(subs, k); d != nil {
+				sub = d.Sub
+			}
+			if nonEmpty(m, sub) {
+				return true
+			}
+		}
+		return false
+	case Resource:
+		if subs == nil {
+			// A complex value whose members are unknown (under claims):
+			// it was handed out, so it is present.
+			return true
+		}
+		for i := range subs {
+			if nonEmpty(x.Attr(subs[i].Name), subs[i].Sub) {
+				return true
+			}
+		}
+		return false
+	}
+	return false
+}
+
+// Values returns every scalar value of the attribute in r, flattening
+// multi-valued attributes, in the order the resource holds them: strings,
+// booleans, Numbers (from any numeric Go type) and instants (from time.Time,
+// or from an RFC 3339 string at a dateTime attribute). Null, complex values
+// and values of unexpected Go types are skipped. Values returns nil when
+// there are none.
+func (a *Attribute) Values(r Resource) []Value {
+	if a == nil || r == nil || len(a.segs) == 0 {
+		return nil
+	}
+	var out []Value
+	a.walkValues(r, a.segs, func(v Value) bool {
+		out = append(out, v)
+		return true
+	})
+	return out
+}
+
+// firstValue returns the first scalar value of the attribute in r.
+func (a *Attribute) firstValue(r Resource) (Value, bool) {
+	var first Value
+	found := false
+	if a == nil || r == nil || len(a.segs) == 0 {
+		return first, false
+	}
+	a.walkValues(r, a.segs, func(v Value) bool {
+		first, found = v, true
+		return false
+	})
+	return first, found
+}
+
+// walkValues calls yield for each scalar value at segs below v until it
+// returns false; it reports whether to continue.
+func (a *Attribute) walkValues(v any, segs []seg, yield func(Value) bool) bool {
+	switch x := v.(type) {
+	case nil:
+		return true
+	case []any:
+		for _, e := range x {
+			if !a.walkValues(e, segs, yield) {
+				return false
+			}
+		}
+		return true
+	case []string:
+		if len(segs) > 0 {
+			return true
+		}
+		for _, s := range x {
+			if cv, ok := a.scalar(s); ok && !yield(cv) {
+				return false
+			}
+		}
+		return true
+	case []map[string]any:
+		for _, e := range x {
+			if !a.walkValues(e, segs, yield) {
+				return false
+			}
+		}
+		return true
+	case List:
+		for i, n := 0, x.Len(); i < n; i++ {
+			if !a.walkValues(x.At(i), segs, yield) {
+				return false
+			}
+		}
+		return true
+	}
+	if len(segs) == 0 {
+		if cv, ok := a.scalar(v); ok {
+			return yield(cv)
+		}
+		return true
+	}
+	return a.walkValues(child(v, segs[0]), segs[1:], yield)
+}
+
+// scalar converts one data value of the attribute to a Value.
+func (a *Attribute) scalar(v any) (Value, bool) {
+	switch x := v.(type) {
+	case string:
+		if x == "" {
+			return Value{}, false
+		}
+		if a.Type == TypeDateTime {
+			t, err := parseDateTime(x)
+			return Value{Kind: KindTime, Time: t}, err == nil
+		}
+		return Value{Kind: KindString, Str: x}, true
+	case bool:
+		return Value{Kind: KindBool, Bool: x}, true
+	case time.Time:
+		return Value{Kind: KindTime, Time: x}, true
+	}
+	if n, ok := toNumber(v); ok {
+		return Value{Kind: KindNumber, Num: n}, true
+	}
+	return Value{}, false
+}
