@@ -1,0 +1,34 @@
+// Package memory is an in-process backend.Backend: fast, not durable, and
+// faithful to the contract, so tests written against it hold for the
+// durable adapters too.
+//
+// # Storage
+//
+// Each tenant owns an immutable snapshot of its kinds. A kind is a table of
+// records ordered by id plus one ordered index per declared backend.Index,
+// all of them copy-on-write B-trees (github.com/google/btree). An index
+// entry's key is the value key computed by backend.CompiledIndex.Keys
+// followed by the encoded record id, so non-unique indexes hold one entry
+// per (value, record) and scans come out in (value, id) order.
+//
+// # Concurrency
+//
+// Writes to one tenant are serialized by that tenant's mutex: the writer
+// checks versions and unique keys against the current snapshot, clones the
+// trees it touches (a lazy, constant-time clone), mutates the clones and
+// publishes the new snapshot with an atomic store. Readers load the current
+// snapshot and never take a lock, so they neither block writers nor observe
+// a half-applied write, and a Query iterates one snapshot from start to end
+// however long the consumer takes. Writers of different tenants do not
+// contend.
+//
+// # Queries
+//
+// Pushdown accepts comparisons that an index answers exactly (eq, sw and
+// the ordering operators on an indexed attribute) combined with and/or, and
+// sorts on a single indexed, required, single-valued attribute. Query turns
+// the pushed filter into index range scans, intersected and united by record
+// id, and walks the sort index from the cursor position. Anything it is
+// handed beyond that is still answered correctly, by evaluating the filter
+// with query.Eval on each candidate record.
+package memory

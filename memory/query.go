@@ -1,0 +1,539 @@
+package memory
+
+import (
+	"bytes"
+	"context"
+	"iter"
+	"math"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/userdir/userdir/backend"
+	"github.com/userdir/userdir/query"
+)
+
+// ctxEvery is how many rows a scan visits between checks of its context:
+// often enough to stop a long scan promptly, rarely enough to cost nothing.
+const ctxEvery = 256
+
+// A filter is served in one of two ways. When its index ranges are
+// selective, its rows are collected from the indexes and then ordered.
+// Otherwise the primary or the sort index is walked in order and each row
+// is tested against the ranges with the index keys it keeps, which costs no
+// tree lookups and stops as soon as the consumer does. sparse bounds the
+// share of the table a selective filter may select: a larger share is
+// cheaper to walk than to collect.
+const sparse = 8
+
+// selective reports whether a's ranges hold fewer than limit entries,
+// counting no further than that. limit is at least 1.
+func (t *table) selective(a *access, limit int) bool {
+	return t.estimate(a, max(limit, 1)) < max(limit, 1)
+}
+
+// estimate returns an upper bound of the rows a selects, or limit when
+// that is at least limit. A multi-valued attribute's entries are counted
+// once per value.
+func (t *table) estimate(a *access, limit int) int {
+	if a.l == nil {
+		n := 0
+		t.ascend(a.leaf, func(entry) bool {
+			n++
+			return n < limit
+		})
+		return n
+	}
+	l := t.estimate(a.l, limit)
+	if a.and {
+		if l < limit {
+			return l
+		}
+		return t.estimate(a.r, limit)
+	}
+	if l >= limit {
+		return limit
+	}
+	return l + t.estimate(a.r, limit-l)
+}
+
+// pageLimit is the selectivity limit for a Query, which usually stops after
+// a page: walking finds a page among n rows of which k match in about
+// page*n/k steps, collecting costs about k steps and a sort, so collecting
+// pays off only below about the square root of n.
+func pageLimit(n int) int {
+	return min(n/sparse, 8*int(math.Sqrt(float64(n))))
+}
+
+// access is how a filter is answered from the indexes: a leaf range, or
+// the intersection (and) or union (or) of two accesses.
+type access struct {
+	leaf leaf
+	and  bool
+	l, r *access // nil for a leaf
+}
+
+// plan returns how to narrow e with the indexes, or nil when e needs a
+// scan, and whether the rows found are exactly those matching e (otherwise
+// each must be checked with query.Eval). A nil e is exact with no access:
+// every row.
+func (kd *kindDef) plan(e query.Expr) (a *access, exact bool) {
+	switch n := e.(type) {
+	case nil:
+		return nil, true
+	case *query.Compare:
+		if n == nil {
+			return nil, false
+		}
+		if l, ok := kd.leaf(n); ok {
+			return &access{leaf: l}, true
+		}
+	case *query.And:
+		if n == nil {
+			return nil, false
+		}
+		l, le := kd.plan(n.Left)
+		r, re := kd.plan(n.Right)
+		switch {
+		case l != nil && r != nil:
+			return &access{and: true, l: l, r: r}, le && re
+		case l != nil:
+			return l, false
+		case r != nil:
+			return r, false
+		}
+	case *query.Or:
+		if n == nil {
+			return nil, false
+		}
+		l, le := kd.plan(n.Left)
+		r, re := kd.plan(n.Right)
+		if l != nil && r != nil {
+			return &access{l: l, r: r}, le && re
+		}
+	}
+	return nil, false
+}
+
+// rows returns the rows a access selects, ordered by id. An and collects
+// its more selective side (as estimated up to limit entries) and keeps the
+// rows the other side matches, so that a narrow condition next to a broad
+// one costs what the narrow one costs.
+func (t *table) rows(ctx context.Context, a *access, limit int) ([]*row, error) {
+	if a.l == nil {
+		return t.scan(ctx, a.leaf)
+	}
+	if a.and {
+		small, other := a.l, a.r
+		if true {
+			small, other = a.r, a.l
+		}
+		rows, err := t.rows(ctx, small, limit)
+		if err != nil {
+			return nil, err
+		}
+		return slices.DeleteFunc(rows, func(w *row) bool { return !other.matches(w) }), nil
+	}
+	l, err := t.rows(ctx, a.l, limit)
+	if err != nil {
+		return nil, err
+	}
+	r, err := t.rows(ctx, a.r, limit)
+	if err != nil {
+		return nil, err
+	}
+	return union(l, r), nil
+}
+
+// scan returns the rows with an entry in the leaf's range, ordered by id
+// and each once (a multi-valued attribute gives a row several entries).
+func (t *table) scan(ctx context.Context, l leaf) ([]*row, error) {
+	var (
+		out []*row
+		err error
+		n   int
+	)
+	visit := func(e entry) bool {
+		if n++; n%ctxEvery == 0 {
+			if err = ctx.Err(); err != nil {
+				return false
+			}
+		}
+		out = append(out, e.r)
+		return true
+	}
+	t.ascend(l, visit)
+	if err != nil {
+		return nil, err
+	}
+	if !l.point {
+		// Entries of one value come in id order; across values they do not.
+		slices.SortFunc(out, byID)
+		out = slices.CompactFunc(out, sameID)
+	}
+	return out, nil
+}
+
+// ascend visits the entries of the leaf's range in order.
+func (t *table) ascend(l leaf, visit func(entry) bool) {
+	tree := t.indexes[l.ix]
+	if l.open {
+		tree.AscendGreaterOrEqual(entry{key: l.lo}, visit)
+	} else if l.lo < l.hi {
+		tree.AscendRange(entry{key: l.lo}, entry{key: l.hi}, visit)
+	}
+}
+
+// matches reports whether the row has an entry in a's ranges, from the
+// keys the row keeps: the answer the index scans give, without them.
+func (a *access) matches(w *row) bool {
+	if a.l == nil {
+		l := a.leaf
+		for _, k := range keysAt(w, l.ix) {
+			if k >= l.lo && (l.open || k < l.hi) {
+				return true
+			}
+		}
+		return false
+	}
+	if a.and {
+		return a.l.matches(w) && a.r.matches(w)
+	}
+	return a.l.matches(w) || a.r.matches(w)
+}
+
+func byID(a, b *row) int { return strings.Compare(a.rec.ID, b.rec.ID) }
+
+func sameID(a, b *row) bool { return a.rec.ID == b.rec.ID }
+
+// union returns the rows in either id-ordered list, each once.
+func union(a, b []*row) []*row {
+	out := make([]*row, 0, max(len(a), len(b)))
+	i, j := 0, 0
+	for i < len(a) && j < len(b) {
+		switch c := byID(a[i], b[j]); {
+		case c < 0:
+			out = append(out, a[i])
+			i++
+		case c > 0:
+			out = append(out, b[j])
+			j++
+		default:
+			out = append(out, a[i])
+			i++
+			j++
+		}
+	}
+	out = append(out, a[i:]...)
+	return append(out, b[j:]...)
+}
+
+// Query returns the records of q.Kind that satisfy q.Filter from the
+// tenant's snapshot at the time of the call, in q.Sort order when set and
+// in id order otherwise; q.After and q.Reverse apply to the id order too.
+func (s *Store) Query(ctx context.Context, tenant string, q backend.Query) iter.Seq2[backend.Record, error] {
+	kd, err := s.begin(ctx, "query", q.Kind, "")
+	var tb *table
+	if err == nil {
+		tb = s.table(tenant, kd)
+	}
+	return func(yield func(backend.Record, error) bool) {
+		if err != nil {
+			yield(backend.Record{}, err)
+			return
+		}
+		if err := ctx.Err(); err != nil {
+			yield(backend.Record{}, err)
+			return
+		}
+		if tb == nil {
+			return
+		}
+		r := &run{ctx: ctx, kd: kd, tb: tb, q: q, yield: yield}
+		r.exec()
+	}
+}
+
+// run is one execution of a Query over one table snapshot.
+type run struct {
+	ctx   context.Context
+	kd    *kindDef
+	tb    *table
+	q     backend.Query
+	yield func(backend.Record, error) bool
+
+	match *access // when set, rows are tested against its ranges
+	check bool    // evaluate q.Filter on each row: the indexes only narrowed it
+	n     int     // rows visited, for the periodic context check
+	done  bool    // the consumer stopped, or an error was yielded
+}
+
+func (r *run) exec() {
+	a, exact := r.kd.plan(r.q.Filter)
+	r.check = !exact
+	var (
+		cand []*row
+		have bool // cand holds the candidate rows, in id order
+	)
+	if a != nil {
+		if limit := pageLimit(r.tb.len()); r.tb.selective(a, limit) {
+			var err error
+			if cand, err = r.tb.rows(r.ctx, a, limit); err != nil {
+				r.fail(err)
+				return
+			}
+			if len(cand) == 0 {
+				return
+			}
+			have = true
+		} else {
+			r.match = a
+		}
+	}
+	ix, indexed := r.kd.sortIndex(r.q.Sort)
+	switch {
+	case len(r.q.Sort) == 0:
+		r.byID(have, cand)
+	case indexed && r.tb.keyless[ix] == 0 && !have:
+		r.byIndex(ix)
+	default:
+		// A few rows, or rows without a value that the index does not
+		// list, or a sort no index gives: sort in memory, with the
+		// evaluator's own order.
+		r.inMemory(have, cand)
+	}
+}
+
+// tick counts a visited row and checks the context now and then. It
+// reports whether to go on.
+func (r *run) tick() bool {
+	if r.n++; r.n%ctxEvery == 0 {
+		if err := r.ctx.Err(); err != nil {
+			r.fail(err)
+			return false
+		}
+	}
+	return true
+}
+
+// fail ends the sequence with err.
+func (r *run) fail(err error) {
+	if !r.done {
+		r.done = true
+		r.yield(backend.Record{}, err)
+	}
+}
+
+// keep reports whether a visited row satisfies the filter.
+func (r *run) keep(w *row) bool {
+	return (r.match == nil || r.match.matches(w)) && (!r.check || query.Eval(r.q.Filter, w.rec.Doc))
+}
+
+// emit offers a visited row to the consumer when it satisfies the filter.
+// It reports whether to go on.
+func (r *run) emit(w *row) bool {
+	if r.done || !r.tick() {
+		return false
+	}
+	if !r.keep(w) {
+		return true
+	}
+	if !r.yield(w.rec, nil) {
+		r.done = true
+		return false
+	}
+	return true
+}
+
+// byID yields the matching rows in id order from q.After, backwards when
+// q.Reverse: the candidates when have, else a walk of the primary tree.
+func (r *run) byID(have bool, cand []*row) {
+	after, hasAfter := "", r.q.After != nil
+	if hasAfter {
+		after = r.q.After.ID
+	}
+	if have {
+		if !r.q.Reverse {
+			i := 0
+			if hasAfter {
+				i = sort.Search(len(cand), func(i int) bool { return cand[i].rec.ID > after })
+			}
+			for ; i < len(cand) && r.emit(cand[i]); i++ {
+			}
+			return
+		}
+		j := len(cand)
+		if hasAfter {
+			j = sort.Search(len(cand), func(i int) bool { return cand[i].rec.ID >= after })
+		}
+		for j--; j >= 0 && r.emit(cand[j]); j-- {
+		}
+		return
+	}
+	visit := func(it rowItem) bool {
+		if hasAfter && it.id == after {
+			return true
+		}
+		return r.emit(it.r)
+	}
+	switch {
+	case !r.q.Reverse && hasAfter:
+		r.tb.primary.AscendGreaterOrEqual(rowItem{id: after}, visit)
+	case !r.q.Reverse:
+		r.tb.primary.Ascend(visit)
+	case hasAfter:
+		r.tb.primary.DescendLessOrEqual(rowItem{id: after}, visit)
+	default:
+		r.tb.primary.Descend(visit)
+	}
+}
+
+// byIndex walks the sort index, which lists every row exactly once in
+// (value, id) order: forwards for an ascending sort, backwards for a
+// descending one, and the other way when q.Reverse.
+func (r *run) byIndex(ix int) {
+	backward := r.q.Sort[0].Desc != r.q.Reverse
+	var pivot string
+	hasPivot := false
+	if p := r.q.After; p != nil {
+		if len(p.Values) == 0 || p.Values[0].Kind == query.KindNull {
+			// A position among rows without a value, which sort last in
+			// both directions; the index holds none of them now, so every
+			// row comes before the position and none after it.
+			if !r.q.Reverse {
+				return
+			}
+		} else {
+			k := query.AppendKey(nil, p.Values[0], r.kd.indexes[ix].Attr.CaseExact)
+			pivot = string(append(k, idKey(p.ID)...))
+			hasPivot = true
+		}
+	}
+	visit := func(e entry) bool {
+		if hasPivot && e.key == pivot {
+			return true
+		}
+		return r.emit(e.r)
+	}
+	tree := r.tb.indexes[ix]
+	switch {
+	case !backward && hasPivot:
+		tree.AscendGreaterOrEqual(entry{key: pivot}, visit)
+	case !backward:
+		tree.Ascend(visit)
+	case hasPivot:
+		tree.DescendLessOrEqual(entry{key: pivot}, visit)
+	default:
+		tree.Descend(visit)
+	}
+}
+
+// inMemory sorts the matching rows by q.Sort's own key encoding, which
+// orders exactly as query.Sort.Compare with ties broken by id, and yields
+// them from q.After.
+func (r *run) inMemory(have bool, cand []*row) {
+	type keyed struct {
+		key []byte
+		r   *row
+	}
+	var ks []keyed
+	add := func(w *row) bool {
+		if !r.tick() {
+			return false
+		}
+		if r.keep(w) {
+			ks = append(ks, keyed{key: r.q.Sort.AppendKey(nil, r.q.Sort.Values(w.rec.Doc), w.rec.ID), r: w})
+		}
+		return true
+	}
+	if have {
+		for _, w := range cand {
+			if !add(w) {
+				return
+			}
+		}
+	} else {
+		r.tb.primary.Ascend(func(it rowItem) bool { return add(it.r) })
+		if r.done {
+			return
+		}
+	}
+	slices.SortFunc(ks, func(a, b keyed) int { return bytes.Compare(a.key, b.key) })
+	r.match, r.check = nil, false
+
+	var pk []byte
+	if p := r.q.After; p != nil {
+		pk = r.q.Sort.AppendKey(nil, p.Values, p.ID)
+	}
+	if !r.q.Reverse {
+		i := 0
+		if pk != nil {
+			i = sort.Search(len(ks), func(i int) bool { return bytes.Compare(ks[i].key, pk) > 0 })
+		}
+		for ; i < len(ks) && r.emit(ks[i].r); i++ {
+		}
+		return
+	}
+	j := len(ks)
+	if pk != nil {
+		j = sort.Search(len(ks), func(i int) bool { return bytes.Compare(ks[i].key, pk) >= 0 })
+	}
+	for j--; j >= 0 && r.emit(ks[j].r); j-- {
+	}
+}
+
+// Count returns how many records of q.Kind satisfy q.Filter, from the
+// index entries alone when the filter is answered exactly.
+func (s *Store) Count(ctx context.Context, tenant string, q backend.Query) (int, error) {
+	kd, err := s.begin(ctx, "count", q.Kind, "")
+	if err != nil {
+		return 0, err
+	}
+	tb := s.table(tenant, kd)
+	if tb == nil {
+		return 0, nil
+	}
+	a, exact := kd.plan(q.Filter)
+	if a == nil && exact {
+		return tb.len(), nil
+	}
+	// Counting visits every match, so collecting pays off up to a larger
+	// share of the table than for a page.
+	if limit := tb.len() / sparse; a != nil && tb.selective(a, limit) {
+		rows, err := tb.rows(ctx, a, limit)
+		if err != nil {
+			return 0, err
+		}
+		if exact {
+			return len(rows), nil
+		}
+		n := 0
+		for i, w := range rows {
+			if i%ctxEvery == 0 {
+				if err := ctx.Err(); err != nil {
+					return 0, err
+				}
+			}
+			if query.Eval(q.Filter, w.rec.Doc) {
+				n++
+			}
+		}
+		return n, nil
+	}
+	n, visited := 0, 0
+	tb.primary.Ascend(func(it rowItem) bool {
+		if visited++; visited%ctxEvery == 0 {
+			if err = ctx.Err(); err != nil {
+				return false
+			}
+		}
+		if (a == nil || a.matches(it.r)) && (exact || query.Eval(q.Filter, it.r.rec.Doc)) {
+			n++
+		}
+		return true
+	})
+	if err != nil {
+		return 0, err
+	}
+	return n, nil
+}
