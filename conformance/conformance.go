@@ -3,7 +3,6 @@ package conformance
 import (
 	"context"
 	"os"
-	"slices"
 	"strconv"
 	"sync"
 	"testing"
@@ -178,13 +177,6 @@ func ids(users []directory.User) []string {
 	for i, u := range users {
 		out[i] = u.ID
 	}
-	return out
-}
-
-// sortedIDs returns the ids of users in ascending order.
-func sortedIDs(users []directory.User) []string {
-	out := ids(users)
-	slices.Sort(out)
 	return out
 }
 

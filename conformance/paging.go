@@ -326,11 +326,6 @@ func testBadCursors(t *testing.T, s *suite) {
 		} else {
 			c[i] = 'A'
 		}
-		// The last character of unpadded base64 may carry unused bits; a
-		// change there that decodes to the same bytes is the same cursor.
-		if d, err := base64.RawURLEncoding.DecodeString(string(c)); err == nil && raw != nil && slices.Equal(d, raw) {
-			continue
-		}
 		tampered = append(tampered, string(c))
 	}
 	for _, c := range tampered {

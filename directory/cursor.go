@@ -78,7 +78,7 @@ func (c cursorSigner) decode(cursor string, fp []byte) (cursorState, []query.Val
 	if len(cursor) > maxCursorLen {
 		return cursorState{}, nil, fail("too long")
 	}
-	raw, err := base64.RawURLEncoding.DecodeString(cursor)
+	raw, err := base64.RawURLEncoding.Strict().DecodeString(cursor)
 	if err != nil || len(raw) <= macLen {
 		return cursorState{}, nil, fail("malformed")
 	}

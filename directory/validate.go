@@ -6,7 +6,6 @@ import (
 	"math"
 	"strconv"
 	"strings"
-	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -438,6 +437,3 @@ func finish(u *User) {
 	a := u.Status == StatusActive
 	u.Active = &a
 }
-
-// utc normalizes a timestamp to UTC keeping its full precision.
-func utc(t time.Time) time.Time { return t.UTC() }

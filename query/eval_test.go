@@ -424,7 +424,7 @@ func TestEvalNumberRepresentations(t *testing.T) {
 		{float32(0.1), "0.1", "0.10000000149011612", true},
 		{1e21, "1e21", "1000000000000000000001", true},
 		{float64(1 << 53), "9007199254740992", "9007199254740993", true},
-		{-0.0, "0", "-0.000001", true},
+		{math.Copysign(0, -1), "0", "-0.000001", true},
 		{json.Number("12.50"), "12.5", "12.51", true},
 		{json.Number("1E400"), "1e400", "1e399", true},
 		{fxNum("-1e-400"), "-1e-400", "-1e-401", true},
