@@ -23,6 +23,9 @@ func CompileIndexes(k Kind) ([]CompiledIndex, error) {
 		if err != nil {
 			return nil, fmt.Errorf("kind %s: index %s: %w", k.Name, ix.Name, err)
 		}
+		if a.Type == query.TypeComplex {
+			return nil, fmt.Errorf("kind %s: index %s: %s is complex; index one of its sub-attributes", k.Name, ix.Name, a.Name)
+		}
 		out = append(out, CompiledIndex{Index: ix, Attr: a})
 	}
 	return out, nil

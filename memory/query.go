@@ -125,7 +125,7 @@ func (t *table) rows(ctx context.Context, a *access, limit int) ([]*row, error) 
 	}
 	if a.and {
 		small, other := a.l, a.r
-		if true {
+		if t.estimate(a.r, limit) < t.estimate(a.l, limit) {
 			small, other = a.r, a.l
 		}
 		rows, err := t.rows(ctx, small, limit)
