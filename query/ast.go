@@ -56,7 +56,8 @@ type Compare struct {
 	Value Value
 	Attr  *Attribute // set by Bind
 
-	fold string // Bind: the folded string literal, for attributes that are not caseExact
+	fold    string // Bind: the folded string literal, for attributes that are not caseExact
+	foldSrc string // the Value.Str that fold was computed from
 }
 
 // Present is "path pr".

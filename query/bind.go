@@ -442,7 +442,7 @@ func bindCompare(n *Compare, s *Schema, vf *Attribute) (*Compare, error) {
 	}
 	// Rule 10: a comparison on a multi-valued complex attribute that has a
 	// "value" sub-attribute compares that sub-attribute.
-	if d := a.def; d != nil && d.Type == TypeComplex && d.Multi && !d.Free && findDef(d.Sub, "value") != nil {
+	if d := a.def; n.Value.Kind != KindNull && d != nil && d.Type == TypeComplex && d.Multi && !d.Free && findDef(d.Sub, "value") != nil {
 		p := Path{URN: n.Path.URN, Names: append(append(make([]string, 0, len(n.Path.Names)+1), n.Path.Names...), "value")}
 		if a, err = bindPath(p, s, vf); err != nil {
 			return nil, err
@@ -457,10 +457,7 @@ func bindCompare(n *Compare, s *Schema, vf *Attribute) (*Compare, error) {
 			return bad("null can only be compared with eq or ne")
 		}
 		// eq null is "not pr" and ne null is "pr", which apply to
-		// complex attributes too, except bare claims, which only pr tests.
-		if a.def != nil && a.def.Free {
-			return bad(msgBareClaims)
-		}
+		// complex attributes (claims included) too.
 		return &Compare{Path: n.Path, Op: op, Value: Value{}, Attr: a}, nil
 	case a.def != nil && a.def.Free:
 		return bad(msgBareClaims)
@@ -522,7 +519,7 @@ func bindCompare(n *Compare, s *Schema, vf *Attribute) (*Compare, error) {
 	}
 	c := &Compare{Path: n.Path, Op: op, Value: v, Attr: a}
 	if v.Kind == KindString && !a.CaseExact {
-		c.fold = Fold(v.Str)
+		c.fold, c.foldSrc = Fold(v.Str), v.Str
 	}
 	return c, nil
 }
@@ -563,6 +560,11 @@ func parseDateTime(s string) (time.Time, error) {
 	}
 	if err != nil {
 		return time.Time{}, fmt.Errorf("%q is not an RFC 3339 date-time", s)
+	}
+	// time.Parse accepts offsets up to +24:60; RFC 3339 time-numoffset is
+	// 00-23 ":" 00-59.
+	if z := rest; len(z) == 6 && (z[0] == '+' || z[0] == '-') && (z[1:3] > "23" || z[4:6] > "59") {
+		return time.Time{}, fmt.Errorf("%q: zone offset out of range", s)
 	}
 	return t, nil
 }

@@ -102,7 +102,7 @@ var bindOK = []struct {
 	{`phoneNumbers eq "1"`, `phoneNumbers.value eq "1"`, "phoneNumbers.value", TypeString, KindString},
 	{`roles eq "admin"`, `roles.value eq "admin"`, "roles.value", TypeString, KindString},
 	{`groups ne "eng"`, `groups.value ne "eng"`, "groups.value", TypeString, KindString},
-	{`emails eq null`, `emails.value eq null`, "emails.value", TypeString, KindNull},
+	{`emails eq null`, ``, "emails", TypeComplex, KindNull},
 	{`emails pr`, ``, "emails", TypeComplex, 0},
 	{`emails[type eq "work"]`, ``, "emails", TypeComplex, 0},
 	{`emails[TYPE eq "work" and Value co "x"]`, `emails[type eq "work" and value co "x"]`, "emails", TypeComplex, 0},
@@ -183,8 +183,6 @@ var bindErr = []struct {
 	{`manager eq "x"`, "manager", msgComplexComp},
 	{`urn:ietf:params:scim:schemas:extension:enterprise:2.0:User eq "x"`, "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User", msgComplexComp},
 	{`claims eq "x"`, "claims", msgBareClaims},
-	{`claims eq null`, "claims", msgBareClaims},
-	{`claims ne null`, "claims", msgBareClaims},
 	// rule 6: dateTime literals
 	{`meta.created gt 5`, "meta.created", "dateTime attribute compared with a number literal"},
 	{`meta.created eq true`, "meta.created", "dateTime attribute compared with a boolean literal"},

@@ -148,11 +148,11 @@ func (c *Compare) any(v any, segs []seg) bool {
 		}
 		return false
 	case []string:
-		if len(segs) > 0 || c.Value.Kind != KindString {
+		if len(segs) > 0 {
 			return false
 		}
 		for _, s := range x {
-			if c.matchString(s) {
+			if c.match(s) {
 				return true
 			}
 		}
@@ -231,7 +231,7 @@ func (c *Compare) matchString(s string) bool {
 		return stringOp(c.Op, s, c.Value.Str)
 	}
 	lit := c.fold
-	if lit == "" && c.Value.Str != "" {
+	if c.foldSrc != c.Value.Str {
 		// A node given an Attribute without going through Bind.
 		lit = Fold(c.Value.Str)
 	}
@@ -275,6 +275,13 @@ func lowerASCII(c byte) byte {
 func asciiFoldOp(op Op, d, lit string) bool {
 	switch op {
 	case OpCo:
+		if !hasUpperASCII(d) {
+			return strings.Contains(d, lit)
+		}
+		if len(d) > 64 && len(lit) > 8 {
+			// The byte-by-byte scan below is O(len(d)·len(lit)).
+			return strings.Contains(strings.ToLower(d), lit)
+		}
 		for i := 0; i+len(lit) <= len(d); i++ {
 			if asciiFoldPrefix(d[i:], lit) {
 				return true
@@ -642,4 +649,13 @@ func (a *Attribute) scalar(v any) (Value, bool) {
 		return Value{Kind: KindNumber, Num: n}, true
 	}
 	return Value{}, false
+}
+
+func hasUpperASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if 'A' <= s[i] && s[i] <= 'Z' {
+			return true
+		}
+	}
+	return false
 }
