@@ -1,0 +1,355 @@
+package badger
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"runtime"
+	"time"
+
+	badgerdb "github.com/dgraph-io/badger/v4"
+
+	"github.com/userdir/userdir/backend"
+)
+
+// Get returns the record, or ErrNotFound.
+func (s *Store) Get(ctx context.Context, tenant, kind, id string) (backend.Record, error) {
+	const op = "get"
+	kd, err := s.begin(ctx, op, kind, id)
+	if err != nil {
+		return backend.Record{}, err
+	}
+	defer s.leave()
+	var raw []byte
+	err = s.db.View(func(txn *badgerdb.Txn) error {
+		item, err := txn.Get(recordKey(tenant, kind, id))
+		if err != nil {
+			return err
+		}
+		raw, err = item.ValueCopy(nil)
+		return err
+	})
+	if err != nil {
+		return backend.Record{}, mapErr(op, kind, id, err)
+	}
+	ver, doc, err := decodeRecord(kd, raw)
+	if err != nil {
+		return backend.Record{}, fmt.Errorf("badger: %s %s %q: %w", op, kind, id, err)
+	}
+	return backend.Record{ID: id, Version: ver, Doc: doc}, nil
+}
+
+// decodeRecord decodes a record's stored value. The codec may keep raw:
+// callers hand it a copy that they do not reuse.
+func decodeRecord(kd *kindDef, raw []byte) (int64, backend.Document, error) {
+	ver, data, err := splitRecordValue(raw)
+	if err != nil {
+		return 0, nil, err
+	}
+	doc, err := kd.kind.Codec.Unmarshal(data)
+	if err != nil {
+		return 0, nil, fmt.Errorf("decode: %w", err)
+	}
+	return ver, doc, nil
+}
+
+// decodeItem decodes the record an iterator or a point read found.
+func decodeItem(kd *kindDef, item *badgerdb.Item) (int64, backend.Document, error) {
+	raw, err := item.ValueCopy(nil)
+	if err != nil {
+		return 0, nil, err
+	}
+	return decodeRecord(kd, raw)
+}
+
+// Create stores a new record with version 1, or fails with ErrAlreadyExists
+// when the id or a unique index key is taken. The record, its index
+// entries and the reads that found the id and the unique keys free are
+// one transaction, so of racing creators of one id or one unique value
+// exactly one commits; the others conflict, run again and find it taken.
+func (s *Store) Create(ctx context.Context, tenant, kind, id string, doc backend.Document) (backend.Record, error) {
+	const op = "create"
+	kd, err := s.begin(ctx, op, kind, id)
+	if err != nil {
+		return backend.Record{}, err
+	}
+	defer s.leave()
+	if doc == nil {
+		return backend.Record{}, fmt.Errorf("badger: %s %s %q: nil document", op, kind, id)
+	}
+	// Encoding and key folding depend only on the document, so they are
+	// done once, outside the transaction that may be retried.
+	data, err := kd.kind.Codec.Marshal(doc)
+	if err != nil {
+		return backend.Record{}, fmt.Errorf("badger: %s %s %q: encode: %w", op, kind, id, err)
+	}
+	keys, err := kd.rowKeys(tenant, id, doc)
+	if err != nil {
+		return backend.Record{}, fmt.Errorf("badger: %s %s %q: %w", op, kind, id, err)
+	}
+	rk := recordKey(tenant, kind, id)
+	val := appendRecordValue(nil, 1, data)
+	err = s.update(ctx, op, kind, id, func(txn *badgerdb.Txn) error {
+		switch _, err := txn.Get(rk); {
+		case err == nil:
+			return &backend.Error{Op: op, Kind: kind, ID: id, Err: backend.ErrAlreadyExists}
+		case !errors.Is(err, badgerdb.ErrKeyNotFound):
+			return err
+		}
+		for i, ks := range keys {
+			for _, k := range ks {
+				if err := kd.add(txn, op, i, k, id); err != nil {
+					return err
+				}
+			}
+		}
+		return txn.Set(rk, val)
+	})
+	if err != nil {
+		return backend.Record{}, err
+	}
+	return backend.Record{ID: id, Version: 1, Doc: doc}, nil
+}
+
+// Replace overwrites the record's document when its version is ifVersion
+// (any version when 0) and returns the record with its new version. It
+// removes the index entries the old document had and the new one lacks,
+// and adds the new ones, checking unique values, in the transaction that
+// read the old version.
+func (s *Store) Replace(ctx context.Context, tenant, kind, id string, doc backend.Document, ifVersion int64) (backend.Record, error) {
+	const op = "replace"
+	kd, err := s.begin(ctx, op, kind, id)
+	if err != nil {
+		return backend.Record{}, err
+	}
+	defer s.leave()
+	if doc == nil {
+		return backend.Record{}, fmt.Errorf("badger: %s %s %q: nil document", op, kind, id)
+	}
+	rk := recordKey(tenant, kind, id)
+	data, err := kd.kind.Codec.Marshal(doc)
+	if err != nil {
+		return backend.Record{}, fmt.Errorf("badger: %s %s %q: encode: %w", op, kind, id, err)
+	}
+	keys, err := kd.rowKeys(tenant, id, doc)
+	if err != nil {
+		return backend.Record{}, fmt.Errorf("badger: %s %s %q: %w", op, kind, id, err)
+	}
+	var version int64
+	err = s.update(ctx, op, kind, id, func(txn *badgerdb.Txn) error {
+		old, oldKeys, err := s.current(txn, kd, op, tenant, id, ifVersion)
+		if err != nil {
+			return err
+		}
+		for i := range keys {
+			gone, added := diff(oldKeys[i], keys[i])
+			for _, k := range gone {
+				if err := txn.Delete(k); err != nil {
+					return err
+				}
+			}
+			for _, k := range added {
+				if err := kd.add(txn, op, i, k, id); err != nil {
+					return err
+				}
+			}
+		}
+		version = old + 1
+		return txn.Set(rk, appendRecordValue(make([]byte, 0, versionLen+len(data)), version, data))
+	})
+	if err != nil {
+		return backend.Record{}, err
+	}
+	return backend.Record{ID: id, Version: version, Doc: doc}, nil
+}
+
+// Delete removes the record and its index entries when its version is
+// ifVersion (any version when 0).
+func (s *Store) Delete(ctx context.Context, tenant, kind, id string, ifVersion int64) error {
+	const op = "delete"
+	kd, err := s.begin(ctx, op, kind, id)
+	if err != nil {
+		return err
+	}
+	defer s.leave()
+	return s.update(ctx, op, kind, id, func(txn *badgerdb.Txn) error {
+		_, oldKeys, err := s.current(txn, kd, op, tenant, id, ifVersion)
+		if err != nil {
+			return err
+		}
+		for _, ks := range oldKeys {
+			for _, k := range ks {
+				if err := txn.Delete(k); err != nil {
+					return err
+				}
+			}
+		}
+		return txn.Delete(recordKey(tenant, kd.kind.Name, id))
+	})
+}
+
+// current reads a record in a write transaction, checks its version and
+// returns the version and the index keys of its document, which are the
+// entries a write must remove. The read puts the record in the
+// transaction's conflict set.
+func (s *Store) current(txn *badgerdb.Txn, kd *kindDef, op, tenant, id string, ifVersion int64) (int64, [][][]byte, error) {
+	kind := kd.kind.Name
+	item, err := txn.Get(recordKey(tenant, kind, id))
+	if err != nil {
+		return 0, nil, err
+	}
+	raw, err := item.ValueCopy(nil)
+	if err != nil {
+		return 0, nil, err
+	}
+	ver, _, err := splitRecordValue(raw)
+	if err != nil {
+		return 0, nil, fmt.Errorf("badger: %s %s %q: stored record: %w", op, kind, id, err)
+	}
+	if ifVersion != 0 && ifVersion != ver {
+		return 0, nil, &backend.Error{Op: op, Kind: kind, ID: id, Err: backend.ErrConflict,
+			Cause: fmt.Errorf("stored version is %d, not %d", ver, ifVersion)}
+	}
+	// The old entries are recomputed from the old document rather than
+	// stored beside it, so a record's value is its document alone.
+	_, doc, err := decodeRecord(kd, raw)
+	if err != nil {
+		return 0, nil, fmt.Errorf("badger: %s %s %q: stored record: %w", op, kind, id, err)
+	}
+	keys, err := kd.rowKeys(tenant, id, doc)
+	if err != nil {
+		return 0, nil, fmt.Errorf("badger: %s %s %q: stored record: %w", op, kind, id, err)
+	}
+	return ver, keys, nil
+}
+
+// rowKeys returns, per index of the kind, the sorted keys of doc's index
+// entries: unique keys for unique indexes, entry keys for the others.
+func (kd *kindDef) rowKeys(tenant, id string, doc backend.Document) ([][][]byte, error) {
+	out := make([][][]byte, len(kd.indexes))
+	for i, ix := range kd.indexes {
+		vks := ix.Keys(doc)
+		if len(vks) == 0 {
+			continue
+		}
+		prefix := indexPrefix(kd.spaces[i], tenant, kd.kind.Name, ix.Name)
+		ks := make([][]byte, len(vks))
+		for j, vk := range vks {
+			if ix.Unique {
+				ks[j] = uniqueKey(prefix, vk)
+				continue
+			}
+			k, err := entryKey(prefix, vk, id)
+			if err != nil {
+				return nil, fmt.Errorf("index %s: %w", ix.Name, err)
+			}
+			ks[j] = k
+		}
+		// Value keys are sorted and share the prefix, so ks is sorted too.
+		out[i] = ks
+	}
+	return out, nil
+}
+
+// add writes the entry k of index i for the record id. For a unique index
+// it first reads the key, which puts it in the transaction's conflict set,
+// and fails with ErrAlreadyExists when another record holds it.
+func (kd *kindDef) add(txn *badgerdb.Txn, op string, i int, k []byte, id string) error {
+	ix := kd.indexes[i]
+	if !ix.Unique {
+		return txn.Set(k, nil)
+	}
+	item, err := txn.Get(k)
+	switch {
+	case errors.Is(err, badgerdb.ErrKeyNotFound):
+		return txn.Set(k, []byte(id))
+	case err != nil:
+		return err
+	}
+	owner, err := item.ValueCopy(nil)
+	if err != nil {
+		return err
+	}
+	if string(owner) != id {
+		return &backend.Error{Op: op, Kind: kd.kind.Name, ID: id, Index: ix.Name, Err: backend.ErrAlreadyExists}
+	}
+	return nil
+}
+
+// diff returns the keys of the sorted lists a (old) and b (new) that only
+// a has and those only b has.
+func diff(a, b [][]byte) (gone, added [][]byte) {
+	i, j := 0, 0
+	for i < len(a) || j < len(b) {
+		c := 0
+		switch {
+		case j == len(b):
+			c = -1
+		case i == len(a):
+			c = 1
+		default:
+			c = bytes.Compare(a[i], b[j])
+		}
+		switch {
+		case c < 0:
+			gone = append(gone, a[i])
+			i++
+		case c > 0:
+			added = append(added, b[j])
+			j++
+		default:
+			i++
+			j++
+		}
+	}
+	return gone, added
+}
+
+// update runs fn in a write transaction, running it again when badger
+// reports a conflict with a transaction that committed after this one
+// read: each run rereads what it checks, so it decides on current data.
+// It gives up with ErrConflict after Options.MaxAttempts runs, and stops
+// when ctx is done.
+func (s *Store) update(ctx context.Context, op, kind, id string, fn func(*badgerdb.Txn) error) error {
+	for attempt := 1; ; attempt++ {
+		err := s.db.Update(fn)
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, badgerdb.ErrConflict) {
+			return mapErr(op, kind, id, err)
+		}
+		if attempt >= s.maxAttempts {
+			return &backend.Error{Op: op, Kind: kind, ID: id, Err: backend.ErrConflict,
+				Cause: fmt.Errorf("still conflicting after %d attempts: %w", attempt, err)}
+		}
+		if err := pause(ctx, attempt); err != nil {
+			return fmt.Errorf("badger: %s %s %q: %w", op, kind, id, err)
+		}
+	}
+}
+
+// pause waits before the next attempt of a conflicting transaction. The
+// first retries go at once, since a conflict usually means one other
+// writer got there first; under heavier contention a growing random delay
+// keeps the writers from colliding in lockstep.
+func pause(ctx context.Context, attempt int) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if attempt < 3 {
+		runtime.Gosched()
+		return nil
+	}
+	limit := min(time.Duration(attempt)*100*time.Microsecond, 5*time.Millisecond)
+	t := time.NewTimer(rand.N(limit) + 1)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
