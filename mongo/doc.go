@@ -1,0 +1,124 @@
+// Package mongo is a backend.Backend over MongoDB, for services that run
+// many instances against one database; it also runs on FerretDB v1 (the
+// test server), whose differences are listed below.
+//
+//	store, err := mongo.Open(ctx, "mongodb://localhost:27017", "userdir", mongo.Options{})
+//	dir, err := directory.New(store)
+//
+// New does the same over a *mongo.Client the caller owns (Close then leaves
+// it connected). Both ask the server what it is before returning (see
+// ServerInfo): whether it runs transactions and change streams (a replica
+// set or mongos) and whether it is FerretDB.
+//
+// # Layout
+//
+// Each kind is one collection named after it ("users"). A record is one
+// document:
+//
+//	{
+//	  _id: {t: tenant, i: id},  // unambiguous for any tenant and id
+//	  t: tenant, i: id,          // the tenant leads every index and filter
+//	  v: version,                // int64, the guard of conditional writes
+//	  g: generation,             // nonce of this incarnation of the id
+//	  d: <binary>,               // the kind's Codec bytes: the authoritative data
+//	  x: {...},                  // shadow fields, for native queries
+//	  c: [...],                  // claims entries, for native queries
+//	  u: [...],                  // the record's unique keys
+//	}
+//
+// d is decoded with the kind's Codec on every read; x, c and u are derived
+// from the document on every write and never read back as data.
+//
+// The shadow x mirrors the kind's schema so that MongoDB's comparison of a
+// shadow value is the evaluator's comparison of the value: case-insensitive
+// strings are stored folded with query.Fold, caseExact strings as they
+// are, booleans as booleans, and numbers and dateTimes as the hex digits
+// of query.AppendKey (exact decimals, instants at full nanosecond
+// precision; BSON doubles and dates would lose both, and BSON binary
+// orders by length first, on MongoDB and FerretDB alike). Multi-valued
+// attributes are arrays, complex ones sub-documents, so a dotted path such
+// as "x.emails.value" matches when any value does, as rule 10 says, and
+// the enterprise extension lives under its URN with dots replaced
+// ("x.urn:ietf:params:scim:schemas:extension:enterprise:2_0:User").
+//
+// Claims are free-form, so they are flattened into the one array c of
+// "<path>\x00<type letter><value>" strings, the letter s (folded string),
+// n (number, as AppendKey hex) or b (boolean); `claims.department eq
+// "ops"` is the equality {c: "claims.department\x00sops"}, served by one
+// index, and since the JSON type is part of the entry, `claims.level eq
+// "3"` never matches the number 3 (rule 9). Keys that no filter can name
+// (such as "first name") get no entries of their own.
+//
+// Indexes: {t, i}, {t, <shadow>, i} for every declared index, and {t, c}
+// when the schema has claims.
+//
+// # Unique keys
+//
+// FerretDB has no transactions, and its unique indexes compare arrays as a
+// whole, so per-element uniqueness (every email of every user) cannot be a
+// unique index on the record. Instead each unique key has a reservation
+// document in "<kind>_unique" whose _id is the tenant, the index name and
+// the key: inserting it is the atomic uniqueness check. Writes reserve
+// their new keys (pending), write the record, confirm the reservations and
+// release the keys the record dropped; a crash leaves at worst orphan
+// reservations, which the next write of the key takes over safely, and
+// which Verify reports and removes. reserve.go explains the protocol and
+// its races.
+//
+// # Conditional writes
+//
+// Replace and Delete are guarded by the version they read: the filter
+// {_id, v: expected} makes them a compare-and-swap under MongoDB's
+// single-document atomicity, so no update is lost however many writers
+// race. FerretDB evaluates that filter outside any lock, so there each such
+// write first inserts a write ticket for its transition (ticket.go); its
+// atomic insert restores the compare-and-swap.
+//
+// Within one process, writes of one record also queue behind each other,
+// and concurrent Gets of one record share a round trip (locks.go). Neither
+// is needed for correctness; they keep a hot record's contending writers,
+// each re-reading after every success, from costing the server a round
+// trip apiece.
+//
+// # Queries
+//
+// Pushdown reports, and Query compiles, a native filter for: eq, ne, gt,
+// ge, lt, le, sw, co, ew and pr on every scalar attribute (sw, co and ew as
+// regular expressions over folded strings with every metacharacter
+// quoted), eq null and ne null, and, or and not (not only over an exact
+// filter, since ne is existential and not is plain negation); the same on
+// claims paths; and value filters (emails[type eq "work" and value co
+// "x"]), tied to one element with $elemMatch. Filter values only ever
+// travel as typed BSON values, never as keys or operators, so no value can
+// change a query's structure. Query sorts natively by the id, or by a
+// single declared, single-valued, Required attribute (userName,
+// meta.created, meta.lastModified), and continues a keyset position with
+// {$or: [{k: {$gt: v}}, {k: v, i: {$gt: id}}]}, in both directions.
+// Explain shows the native filter and sort as extended JSON.
+//
+// # FerretDB
+//
+// FerretDB v1 (SQLite) differs from MongoDB, and the store adapts where it
+// detects FerretDB:
+//
+//   - guarded updates and deletes are not atomic: writes take tickets, as
+//     above;
+//   - $elemMatch over sub-documents is wrong (it matches nothing or does
+//     not tie conditions), so value filters on multi-valued attributes
+//     push each condition on its dotted path, a superset the directory
+//     re-checks in Go; ordering and ne on claims, which need a range tied
+//     to one entry, are pushed as a superset or not at all;
+//   - an update violating a unique index fails with code 1 "UNIQUE
+//     constraint failed", not 11000; both map to ErrAlreadyExists;
+//   - under load SQLite reports "database is locked"; such statements did
+//     not run and are retried;
+//   - createIndexes naming several existing indexes drops the connection,
+//     so indexes are created one at a time.
+//
+// # Cache
+//
+// Capabilities reports Shared: other processes write the same data and the
+// store offers no change signal, so the directory keeps its query cache
+// off by default on this backend (directory.WithCache with a short TTL
+// turns it on, bounding staleness).
+package mongo

@@ -1,0 +1,166 @@
+package mongo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	mongodrv "go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+)
+
+// collection wraps a driver collection with the operations the store uses,
+// each retried while FerretDB reports SQLite lock contention.
+type collection struct {
+	c *mongodrv.Collection
+}
+
+// busy reports whether err is FerretDB's "database is locked"
+// (SQLITE_BUSY): the statement did not run, and running it again is safe.
+func busy(err error) bool {
+	var se mongodrv.ServerError
+	return errors.As(err, &se) && (se.HasErrorMessage("SQLITE_BUSY") || se.HasErrorMessage("database is locked"))
+}
+
+// maxBusyRetries bounds the retries of one operation under lock contention.
+const maxBusyRetries = 50
+
+// retry runs f until it does not fail with busy, waiting a little longer
+// each time.
+func retry[T any](ctx context.Context, f func() (T, error)) (T, error) {
+	delay := time.Millisecond
+	for i := 0; ; i++ {
+		v, err := f()
+		if err == nil || !busy(err) || i == maxBusyRetries {
+			return v, err
+		}
+		if err := sleep(ctx, delay); err != nil {
+			return v, err
+		}
+		delay = min(2*delay, 50*time.Millisecond)
+	}
+}
+
+func (c collection) name() string { return c.c.Name() }
+
+func (c collection) insertOne(ctx context.Context, doc any) error {
+	_, err := retry(ctx, func() (*mongodrv.InsertOneResult, error) { return c.c.InsertOne(ctx, doc) })
+	return err
+}
+
+// findOne returns the first matching document; mongodrv.ErrNoDocuments
+// when there is none.
+func (c collection) findOne(ctx context.Context, filter any, opts ...options.Lister[options.FindOneOptions]) (bson.Raw, error) {
+	return retry(ctx, func() (bson.Raw, error) { return c.c.FindOne(ctx, filter, opts...).Raw() })
+}
+
+// findDecode decodes the first matching document into v.
+func (c collection) findDecode(ctx context.Context, filter, v any) error {
+	raw, err := c.findOne(ctx, filter)
+	if err != nil {
+		return err
+	}
+	return bson.Unmarshal(raw, v)
+}
+
+// exists reports whether a document matches filter.
+func (c collection) exists(ctx context.Context, filter any) (bool, error) {
+	_, err := c.findOne(ctx, filter, options.FindOne().SetProjection(bson.D{{Key: fieldID, Value: 1}}))
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, mongodrv.ErrNoDocuments):
+		return false, nil
+	}
+	return false, err
+}
+
+func (c collection) find(ctx context.Context, filter any, opts ...options.Lister[options.FindOptions]) (*mongodrv.Cursor, error) {
+	return retry(ctx, func() (*mongodrv.Cursor, error) { return c.c.Find(ctx, filter, opts...) })
+}
+
+func (c collection) count(ctx context.Context, filter any) (int64, error) {
+	return retry(ctx, func() (int64, error) { return c.c.CountDocuments(ctx, filter) })
+}
+
+func (c collection) updateOne(ctx context.Context, filter, update any) (*mongodrv.UpdateResult, error) {
+	return retry(ctx, func() (*mongodrv.UpdateResult, error) { return c.c.UpdateOne(ctx, filter, update) })
+}
+
+func (c collection) updateMany(ctx context.Context, filter, update any) (*mongodrv.UpdateResult, error) {
+	return retry(ctx, func() (*mongodrv.UpdateResult, error) { return c.c.UpdateMany(ctx, filter, update) })
+}
+
+func (c collection) replaceOne(ctx context.Context, filter, doc any) (*mongodrv.UpdateResult, error) {
+	return retry(ctx, func() (*mongodrv.UpdateResult, error) { return c.c.ReplaceOne(ctx, filter, doc) })
+}
+
+func (c collection) deleteOne(ctx context.Context, filter any) (int64, error) {
+	res, err := retry(ctx, func() (*mongodrv.DeleteResult, error) { return c.c.DeleteOne(ctx, filter) })
+	if err != nil {
+		return 0, err
+	}
+	return res.DeletedCount, nil
+}
+
+func (c collection) deleteMany(ctx context.Context, filter any) (int64, error) {
+	res, err := retry(ctx, func() (*mongodrv.DeleteResult, error) { return c.c.DeleteMany(ctx, filter) })
+	if err != nil {
+		return 0, err
+	}
+	return res.DeletedCount, nil
+}
+
+// ensureIndexes creates the indexes that do not exist yet, in one
+// command; an index whose name exists with other keys fails with the
+// server's error. It sends nothing when every index exists, because
+// FerretDB v1 drops the connection when a createIndexes command names
+// several indexes that all exist already.
+func (c collection) ensureIndexes(ctx context.Context, models []mongodrv.IndexModel) error {
+	cur, err := retry(ctx, func() (*mongodrv.Cursor, error) { return c.c.Indexes().List(ctx) })
+	if err != nil {
+		return fmt.Errorf("list indexes of %s: %w", c.name(), err)
+	}
+	var existing []struct {
+		Key bson.D `bson:"key"`
+	}
+	if err := cur.All(ctx, &existing); err != nil {
+		return fmt.Errorf("list indexes of %s: %w", c.name(), err)
+	}
+	exists := func(keys bson.D) bool {
+		for _, e := range existing {
+			if sameKeys(e.Key, keys) {
+				return true
+			}
+		}
+		return false
+	}
+	missing := slices.ContainsFunc(models, func(m mongodrv.IndexModel) bool {
+		keys, _ := m.Keys.(bson.D)
+		return !exists(keys)
+	})
+	if !missing {
+		return nil
+	}
+	if _, err := retry(ctx, func() ([]string, error) { return c.c.Indexes().CreateMany(ctx, models) }); err != nil {
+		return fmt.Errorf("create indexes of %s: %w", c.name(), err)
+	}
+	return nil
+}
+
+// sameKeys reports whether an existing index's key (whose directions the
+// server may report as any numeric type) is keys.
+func sameKeys(existing, keys bson.D) bool {
+	if len(existing) != len(keys) {
+		return false
+	}
+	for i := range keys {
+		if existing[i].Key != keys[i].Key || fmt.Sprint(existing[i].Value) != fmt.Sprint(keys[i].Value) {
+			return false
+		}
+	}
+	return true
+}
