@@ -55,6 +55,15 @@ func Run(t *testing.T, newBackend func(t *testing.T) backend.Backend) {
 		{"Import", testImport},
 		{"BadInputChangesNothing", testBadInput},
 		{"Explain", testExplain},
+		{"Roles", testRoles},
+		{"Groups", testGroups},
+		{"Invitations", testInvitations},
+		{"Credentials", testCredentials},
+		{"Audit", testAudit},
+		{"CurrentUser", testCurrentUser},
+		{"Anonymize", testAnonymize},
+		{"CacheConsistency", testCacheConsistency},
+		{"SeedAPIs", testSeedAPIs},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) { g.run(t, s) })
@@ -106,6 +115,11 @@ func (s *suite) newEnv(t *testing.T, opts ...directory.Option) *env {
 	all := append([]directory.Option{directory.WithClock(clk.Now)}, opts...)
 	d, err := directory.New(b, all...)
 	require.NoError(t, err, "directory.New over a fresh backend")
+	// A user's roles must exist: make the ones the fixtures name.
+	for _, id := range fixtureRoles {
+		_, err := d.Roles(tenant).Create(t.Context(), directory.Role{ID: id, Name: id})
+		require.NoErrorf(t, err, "create role %s", id)
+	}
 	return &env{t: t, ctx: t.Context(), b: b, dir: d, clock: clk, users: d.Users(tenant)}
 }
 
@@ -201,3 +215,6 @@ func (e *env) snapshot(h *directory.Users) state {
 
 // ptr returns a pointer to v.
 func ptr[T any](v T) *T { return &v }
+
+// fixtureRoles are the roles of tenant acme that fixtures and tests name.
+var fixtureRoles = []string{"admin", "auditor"}

@@ -101,3 +101,18 @@ func (c *queryCache) clear() {
 		c.lru.Purge()
 	}
 }
+
+// dropTenant removes every cached result of the tenant, whatever its
+// generation, so that none stays in memory (Anonymize: no personal data
+// may outlive the call, even in unreachable entries).
+func (c *queryCache) dropTenant(tenant string) {
+	if c.lru == nil {
+		return
+	}
+	prefix := tenant + "\x00"
+	for _, k := range c.lru.Keys() {
+		if strings.HasPrefix(k, prefix) {
+			c.lru.Remove(k)
+		}
+	}
+}

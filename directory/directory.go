@@ -25,17 +25,15 @@ type Directory struct {
 	newID  func() string
 	cursor cursorSigner
 	limits query.Limits
-	users  *kindInfo
+	k      kinds
 	cache  *queryCache
+
+	observers []Observer
+	auditOn   bool
+	inviteTTL time.Duration
 
 	closeOnce sync.Once
 	closeErr  error
-}
-
-// kindInfo is what the directory knows of one stored kind.
-type kindInfo struct {
-	kind   backend.Kind
-	schema *query.Schema
 }
 
 type config struct {
@@ -47,6 +45,9 @@ type config struct {
 	cacheSize    int
 	cacheTTL     time.Duration
 	cacheSet     bool
+	observers    []Observer
+	audit        bool
+	inviteTTL    time.Duration
 }
 
 // Option configures a Directory.
@@ -125,6 +126,25 @@ func WithCache(size int, ttl time.Duration) Option {
 	}
 }
 
+// WithAudit turns the audit trail on (the default) or off. Off, writes
+// record no audit entries: for bulk loads and benchmarks, not for a
+// directory whose changes must be accountable.
+func WithAudit(on bool) Option {
+	return func(c *config) error { c.audit = on; return nil }
+}
+
+// WithInvitationTTL sets how long a new invitation stays valid when
+// InviteOptions.TTL is zero. The default is DefaultInvitationTTL.
+func WithInvitationTTL(ttl time.Duration) Option {
+	return func(c *config) error {
+		if ttl <= 0 {
+			return fmt.Errorf("%w: invitation TTL must be positive", ErrInvalid)
+		}
+		c.inviteTTL = ttl
+		return nil
+	}
+}
+
 // New returns a Directory storing its data in b. It declares the
 // directory's kinds and indexes to the backend and fails if the backend
 // cannot create them.
@@ -137,6 +157,8 @@ func New(b backend.Backend, opts ...Option) (*Directory, error) {
 		uniqueEmails: true,
 		limits:       query.DefaultLimits(),
 		cacheSize:    1024,
+		audit:        true,
+		inviteTTL:    DefaultInvitationTTL,
 	}
 	for _, o := range opts {
 		if err := o(&cfg); err != nil {
@@ -163,10 +185,14 @@ func New(b backend.Backend, opts ...Option) (*Directory, error) {
 		newID:  cfg.newID,
 		cursor: cursorSigner{key: cfg.cursorKey},
 		limits: cfg.limits,
-		users:  &kindInfo{kind: usersKind(cfg.uniqueEmails), schema: userSchema},
+		k:      newKinds(cfg.uniqueEmails),
 		cache:  newQueryCache(cfg.cacheSize, cfg.cacheTTL),
+
+		observers: cfg.observers,
+		auditOn:   cfg.audit,
+		inviteTTL: cfg.inviteTTL,
 	}
-	if err := b.Define(context.Background(), d.users.kind); err != nil {
+	if err := b.Define(context.Background(), d.k.all()...); err != nil {
 		return nil, fmt.Errorf("directory: define kinds: %w", err)
 	}
 	return d, nil
@@ -188,7 +214,8 @@ func (d *Directory) ClearCache() { d.cache.clear() }
 func (d *Directory) Backend() backend.Backend { return d.b }
 
 // Users returns the handle for the users of one tenant. The tenant is
-// checked on each call (1–64 characters of [A-Za-z0-9._-]).
+// checked on each call (1–64 characters of [A-Za-z0-9._-], and not the
+// reserved GlobalTenant).
 func (d *Directory) Users(tenant string) *Users {
 	return &Users{d: d, tenant: tenant}
 }
@@ -196,13 +223,11 @@ func (d *Directory) Users(tenant string) *Users {
 // userSchema is the immutable user catalogue, shared by every Directory.
 var userSchema = query.UserSchema()
 
-const usersKindName = "users"
-
 func usersKind(uniqueEmails bool) backend.Kind {
 	return backend.Kind{
 		Name:   usersKindName,
 		Schema: userSchema,
-		Codec:  userCodec{},
+		Codec:  userCodec{name: "user"},
 		Indexes: []backend.Index{
 			{Name: "userName", Attr: "userName", Unique: true},
 			{Name: "emails", Attr: "emails.value", Unique: uniqueEmails},

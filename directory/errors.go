@@ -36,12 +36,17 @@ func (e *FieldError) Error() string { return fmt.Sprintf("invalid %s: %s", e.Fie
 func (e *FieldError) Is(target error) bool { return target == ErrInvalid }
 
 // TransitionError reports a lifecycle change the DESIGN does not allow; it
-// matches ErrInvalidTransition.
+// matches ErrInvalidTransition. Of names what changes status when it is not
+// a user ("invitation").
 type TransitionError struct {
 	From, To Status
+	Of       string
 }
 
 func (e *TransitionError) Error() string {
+	if e.Of != "" {
+		return fmt.Sprintf("invalid %s status transition from %s to %s", e.Of, e.From, e.To)
+	}
 	return fmt.Sprintf("invalid status transition from %s to %s", e.From, e.To)
 }
 

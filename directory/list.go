@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/userdir/userdir/backend"
 	"github.com/userdir/userdir/query"
@@ -28,7 +29,10 @@ const (
 	MaxLimit     = 1000
 )
 
-// ListOptions selects, orders and pages users.
+// ListOptions selects, orders and pages users, and every other list of
+// the directory (roles, groups, members, invitations, credentials, audit
+// entries), whose filters and sorts name the attributes of their own
+// kind. Deleted, IncludeRoles and projection apply to users only.
 type ListOptions struct {
 	// Filter is a SCIM filter (RFC 7644 §3.4.2.2), "" for every user.
 	Filter string
@@ -56,6 +60,10 @@ type ListOptions struct {
 	Total bool
 	// Deleted says whether deleted users are listed.
 	Deleted DeletedMode
+	// IncludeRoles side-loads the roles the page's users name, with their
+	// permissions, into Page.Roles: one more query per page, whatever the
+	// number of users (no N+1).
+	IncludeRoles bool
 }
 
 // Page is one page of a list.
@@ -66,22 +74,43 @@ type Page struct {
 	Next, Prev string
 	// Total is the number of all matching users, when asked for.
 	Total *int
+	// Roles are the roles the page's users name, by id, when
+	// ListOptions.IncludeRoles asked for them. A role a user names that no
+	// longer exists is left out.
+	Roles []Role
+}
+
+// PageOf is one page of a list of roles, groups, members, invitations,
+// credentials or audit entries.
+type PageOf[T any] struct {
+	Items []T
+	// Next and Prev continue the list forwards and backwards; empty at
+	// the ends (and always empty with offset paging).
+	Next, Prev string
+	// Total is the number of all matching items, when asked for.
+	Total *int
 }
 
 // prepared is a list request parsed, bound and planned once.
 type prepared struct {
-	filter query.Expr // bound, with the deleted-users condition
+	ki     *kindInfo
+	filter query.Expr // bound, with the mandatory conditions
 	sort   query.Sort
 	plan   query.Plan
 	proj   query.Projection
 	fp     []byte // cursor fingerprint
-	canon  string // canonical form of filter, sort and deleted mode
+	canon  string // canonical form of filter and sort
 }
 
-func (h *Users) prepare(opts ListOptions) (*prepared, error) {
+// prepare parses, binds and plans a list of the kind ki in tenant. The
+// mandatory conditions in extra (unbound; the deleted-users mode, the user
+// whose credentials are listed) are and-ed with the caller's filter, and
+// are part of the canonical query, so cursors and cache entries are bound
+// to them too.
+func (d *Directory) prepare(tenant string, ki *kindInfo, opts ListOptions, extra ...query.Expr) (*prepared, error) {
 	var exprs []query.Expr
 	if opts.Filter != "" {
-		e, err := query.ParseWithLimits(opts.Filter, h.d.limits)
+		e, err := query.ParseWithLimits(opts.Filter, d.limits)
 		if err != nil {
 			return nil, err
 		}
@@ -90,96 +119,200 @@ func (h *Users) prepare(opts ListOptions) (*prepared, error) {
 	if opts.Where != nil {
 		exprs = append(exprs, opts.Where)
 	}
-	switch opts.Deleted {
-	case ExcludeDeleted:
-		exprs = append(exprs, &query.Compare{Path: query.Path{Names: []string{"status"}}, Op: query.OpNe, Value: query.Value{Kind: query.KindString, Str: string(StatusDeleted)}})
-	case OnlyDeleted:
-		exprs = append(exprs, &query.Compare{Path: query.Path{Names: []string{"status"}}, Op: query.OpEq, Value: query.Value{Kind: query.KindString, Str: string(StatusDeleted)}})
-	case IncludeDeleted:
-	default:
-		return nil, fieldErr("deleted", "unknown mode %d", opts.Deleted)
-	}
-	var filter query.Expr
-	for _, e := range exprs {
-		if filter == nil {
-			filter = e
-		} else {
-			filter = &query.And{Left: filter, Right: e}
-		}
-	}
-	p := &prepared{}
-	if filter != nil {
-		b, err := query.Bind(filter, userSchema)
+	exprs = append(exprs, extra...)
+	p := &prepared{ki: ki}
+	if filter := allOf(exprs...); filter != nil {
+		b, err := query.Bind(filter, ki.schema)
 		if err != nil {
 			return nil, err
 		}
 		p.filter = b
 	}
 	if opts.Sort != "" {
-		s, err := query.ParseSort(opts.Sort, userSchema)
+		s, err := query.ParseSort(opts.Sort, ki.schema)
 		if err != nil {
 			return nil, err
 		}
 		p.sort = s
 	}
 	if opts.Attributes != "" || opts.ExcludedAttributes != "" {
-		pr, err := query.ParseProjection(opts.Attributes, opts.ExcludedAttributes, userSchema)
+		if !ki.projectable {
+			return nil, fieldErr("attributes", "%s cannot be projected", ki.kind.Name)
+		}
+		pr, err := query.ParseProjection(opts.Attributes, opts.ExcludedAttributes, ki.schema)
 		if err != nil {
 			return nil, err
 		}
 		p.proj = pr
 	}
-	p.plan = query.PlanQuery(p.filter, p.sort, h.d.b.Pushdown(usersKindName))
+	p.plan = query.PlanQuery(p.filter, p.sort, d.pushdown(ki))
 	p.canon = query.Canonical(p.filter) + "\x00" + p.sort.String()
-	p.fp = fingerprint(h.tenant, usersKindName, p.canon)
+	p.fp = fingerprint(tenant, ki.kind.Name, p.canon)
 	return p, nil
 }
 
-// List returns one page of the tenant's users that match opts.
-func (h *Users) List(ctx context.Context, opts ListOptions) (Page, error) {
-	if err := validTenant(h.tenant); err != nil {
-		return Page{}, err
+// allOf and-s exprs together, left to right; nil when there are none.
+func allOf(exprs ...query.Expr) query.Expr {
+	var out query.Expr
+	for _, e := range exprs {
+		switch {
+		case e == nil:
+		case out == nil:
+			out = e
+		default:
+			out = &query.And{Left: out, Right: e}
+		}
 	}
+	return out
+}
+
+// anyOf or-s exprs together as a balanced tree, so that a long list of
+// alternatives (ids of the roles a page names) nests only logarithmically;
+// nil when there are none.
+func anyOf(exprs ...query.Expr) query.Expr {
+	switch len(exprs) {
+	case 0:
+		return nil
+	case 1:
+		return exprs[0]
+	}
+	mid := len(exprs) / 2
+	return &query.Or{Left: anyOf(exprs[:mid]...), Right: anyOf(exprs[mid:]...)}
+}
+
+// eq is the unbound condition "attr eq value" for a string value. attr is
+// a dotted path of the kind's schema.
+func eq(attr, value string) query.Expr {
+	return &query.Compare{Path: query.Path{Names: strings.Split(attr, ".")}, Op: query.OpEq, Value: query.Value{Kind: query.KindString, Str: value}}
+}
+
+// ne is the unbound condition "attr ne value" for a string value.
+func ne(attr, value string) query.Expr {
+	return &query.Compare{Path: query.Path{Names: strings.Split(attr, ".")}, Op: query.OpNe, Value: query.Value{Kind: query.KindString, Str: value}}
+}
+
+// in is the unbound condition that attr equals one of values.
+func in(attr string, values []string) query.Expr {
+	exprs := make([]query.Expr, len(values))
+	for i, v := range values {
+		exprs[i] = eq(attr, v)
+	}
+	return anyOf(exprs...)
+}
+
+// pushdown is what the backend executes for ki: the backend's own
+// Pushdown, except that a kind's computed attributes (an invitation's
+// status, which depends on the clock) are never pushed, since the stored
+// value is not the value a reader sees.
+func (d *Directory) pushdown(ki *kindInfo) query.Pushdown {
+	p := d.b.Pushdown(ki.kind.Name)
+	if len(ki.computed) == 0 {
+		return p
+	}
+	return maskedPushdown{p: p, computed: ki.computed}
+}
+
+type maskedPushdown struct {
+	p        query.Pushdown
+	computed map[string]bool
+}
+
+func (m maskedPushdown) Filter(e query.Expr) query.Support {
+	if refersTo(e, m.computed) {
+		return query.Unsupported
+	}
+	return m.p.Filter(e)
+}
+
+func (m maskedPushdown) Sort(s query.Sort) bool {
+	for _, k := range s {
+		if m.computed[k.Attr.Name] {
+			return false
+		}
+	}
+	return m.p.Sort(s)
+}
+
+// refersTo reports whether the bound expression e names one of attrs.
+func refersTo(e query.Expr, attrs map[string]bool) bool {
+	switch n := e.(type) {
+	case *query.Compare:
+		return n.Attr != nil && attrs[n.Attr.Name]
+	case *query.Present:
+		return n.Attr != nil && attrs[n.Attr.Name]
+	case *query.Not:
+		return refersTo(n.X, attrs)
+	case *query.And:
+		return refersTo(n.Left, attrs) || refersTo(n.Right, attrs)
+	case *query.Or:
+		return refersTo(n.Left, attrs) || refersTo(n.Right, attrs)
+	case *query.ValueFilter:
+		return (n.Attr != nil && attrs[n.Attr.Name]) || refersTo(n.Filter, attrs)
+	}
+	return false
+}
+
+// checkPaging checks the paging fields of opts and returns the page size.
+func checkPaging(opts ListOptions) (int, error) {
 	limit := opts.Limit
 	switch {
 	case limit == 0:
 		limit = DefaultLimit
 	case limit < 1 || limit > MaxLimit:
-		return Page{}, fieldErr("limit", "must be 1 to %d, not %d", MaxLimit, limit)
+		return 0, fieldErr("limit", "must be 1 to %d, not %d", MaxLimit, limit)
 	}
 	if opts.StartIndex < 0 {
-		return Page{}, fieldErr("startIndex", "must be 1 or more, not %d", opts.StartIndex)
+		return 0, fieldErr("startIndex", "must be 1 or more, not %d", opts.StartIndex)
 	}
 	if opts.StartIndex > 0 && opts.Cursor != "" {
-		return Page{}, fieldErr("startIndex", "cannot be combined with a cursor")
+		return 0, fieldErr("startIndex", "cannot be combined with a cursor")
 	}
-	p, err := h.prepare(opts)
+	return limit, nil
+}
+
+// listPage returns one page of the records p selects, converted by conv
+// (which applies p's projection), through the query cache: a hit hands out
+// a copy made by clone, and so does a miss, after storing its own.
+func listPage[T any](ctx context.Context, d *Directory, tenant string, p *prepared, opts ListOptions, conv func(backend.Record) T, clone func(T) T) (PageOf[T], error) {
+	limit, err := checkPaging(opts)
 	if err != nil {
-		return Page{}, err
+		return PageOf[T]{}, err
 	}
 	var pos *position
 	back := false
 	if opts.Cursor != "" {
-		st, vals, err := h.d.cursor.decode(opts.Cursor, p.fp)
+		st, vals, err := d.cursor.decode(opts.Cursor, p.fp)
 		if err != nil {
-			return Page{}, err
+			return PageOf[T]{}, err
 		}
 		if len(vals) != len(p.sort) {
-			return Page{}, fmt.Errorf("%w: position does not fit the sort", ErrInvalidCursor)
+			return PageOf[T]{}, fmt.Errorf("%w: position does not fit the sort", ErrInvalidCursor)
 		}
 		back, pos = st.Back, &position{Position: backend.Position{Values: vals, ID: st.ID}, inclusive: st.Inc}
 	}
-	key := h.d.cache.key(h.tenant, "list", p.canon, strconv.Itoa(limit), opts.Cursor,
+	copyPage := func(pg PageOf[T]) PageOf[T] {
+		c := pg
+		c.Items = make([]T, len(pg.Items))
+		for i, it := range pg.Items {
+			c.Items[i] = clone(it)
+		}
+		if pg.Total != nil {
+			n := *pg.Total
+			c.Total = &n
+		}
+		return c
+	}
+	key := d.cacheKey(tenant, p, "list", strconv.Itoa(limit), opts.Cursor,
 		strconv.Itoa(opts.StartIndex), strconv.FormatBool(opts.Total), opts.Attributes, opts.ExcludedAttributes)
-	if v, ok := h.d.cache.get(key); ok {
-		return clonePage(v.(Page)), nil
+	if v, ok := d.cache.get(key); ok {
+		return copyPage(v.(PageOf[T])), nil
 	}
 
-	var page Page
+	var page PageOf[T]
 	var recs []backend.Record
 	if opts.StartIndex > 0 {
 		skip := opts.StartIndex - 1
-		err = h.scan(ctx, p, nil, false, func(r backend.Record) bool {
+		err = d.scan(ctx, tenant, p, nil, false, func(r backend.Record) bool {
 			if skip > 0 {
 				skip--
 				return true
@@ -188,15 +321,15 @@ func (h *Users) List(ctx context.Context, opts ListOptions) (Page, error) {
 			return len(recs) < limit
 		})
 		if err != nil {
-			return Page{}, err
+			return PageOf[T]{}, err
 		}
 	} else {
-		err = h.scan(ctx, p, pos, back, func(r backend.Record) bool {
+		err = d.scan(ctx, tenant, p, pos, back, func(r backend.Record) bool {
 			recs = append(recs, r)
 			return len(recs) <= limit
 		})
 		if err != nil {
-			return Page{}, err
+			return PageOf[T]{}, err
 		}
 		more := len(recs) > limit
 		if more {
@@ -209,47 +342,85 @@ func (h *Users) List(ctx context.Context, opts ListOptions) (Page, error) {
 		case len(recs) == 0 && pos != nil:
 			// Everything past the position went away; the way back starts
 			// at the position and includes its row, if it is still there.
-			page.Prev = h.d.cursor.encodeState(cursorState{V: cursorVersion, Back: !back, Inc: true, FP: p.fp, ID: pos.ID}, pos.Values)
+			page.Prev = d.cursor.encodeState(cursorState{V: cursorVersion, Back: !back, Inc: true, FP: p.fp, ID: pos.ID}, pos.Values)
 			if back {
 				page.Next, page.Prev = page.Prev, ""
 			}
 		case len(recs) > 0:
 			first, last := recs[0], recs[len(recs)-1]
 			if (!back && more) || (back && pos != nil) {
-				page.Next = h.d.cursor.encode(p.fp, false, p.sort.Values(last.Doc), last.ID)
+				page.Next = d.cursor.encode(p.fp, false, p.sort.Values(last.Doc), last.ID)
 			}
 			if (back && more) || (!back && pos != nil) {
-				page.Prev = h.d.cursor.encode(p.fp, true, p.sort.Values(first.Doc), first.ID)
+				page.Prev = d.cursor.encode(p.fp, true, p.sort.Values(first.Doc), first.ID)
 			}
 		}
 	}
-	page.Users = make([]User, len(recs))
+	page.Items = make([]T, len(recs))
 	for i, r := range recs {
-		page.Users[i] = toUser(r)
-		if !p.proj.IsZero() {
-			project(&page.Users[i], p.proj)
-		}
+		page.Items[i] = conv(r)
 	}
 	if opts.Total {
-		n, err := h.count(ctx, p)
+		n, err := d.count(ctx, tenant, p)
 		if err != nil {
-			return Page{}, err
+			return PageOf[T]{}, err
 		}
 		page.Total = &n
 	}
-	h.d.cache.put(key, clonePage(page))
+	d.cache.put(key, copyPage(page))
 	return page, nil
 }
 
-// count returns the number of users matching a prepared filter: natively
-// when the backend executes the whole filter exactly, else by a scan.
-func (h *Users) count(ctx context.Context, p *prepared) (int, error) {
+// countCached returns the number of records p selects, through the cache.
+func (d *Directory) countCached(ctx context.Context, tenant string, p *prepared) (int, error) {
+	key := d.cacheKey(tenant, p, "count")
+	if v, ok := d.cache.get(key); ok {
+		return v.(int), nil
+	}
+	n, err := d.count(ctx, tenant, p)
+	if err != nil {
+		return 0, err
+	}
+	d.cache.put(key, n)
+	return n, nil
+}
+
+// cacheKey is the cache key of a list or count of p, read before the
+// query runs; "" (not cached) for a kind whose attributes depend on the
+// clock (an invitation expires without a write to bump the generation).
+func (d *Directory) cacheKey(tenant string, p *prepared, parts ...string) string {
+	if p.ki.view != nil {
+		return ""
+	}
+	return d.cache.key(tenant, append([]string{p.ki.kind.Name, parts[0], p.canon}, parts[1:]...)...)
+}
+
+// count returns the number of records matching a prepared filter:
+// natively when the backend executes the whole filter exactly, else by a
+// scan.
+func (d *Directory) count(ctx context.Context, tenant string, p *prepared) (int, error) {
 	if p.plan.Residual == nil && (p.plan.Exact || p.plan.Pushed == nil) {
-		return h.d.b.Count(ctx, h.tenant, backend.Query{Kind: usersKindName, Filter: p.plan.Pushed})
+		return d.b.Count(ctx, tenant, backend.Query{Kind: p.ki.kind.Name, Filter: p.plan.Pushed})
 	}
 	n := 0
-	err := h.scan(ctx, p, nil, false, func(backend.Record) bool { n++; return true })
+	err := d.scan(ctx, tenant, p, nil, false, func(backend.Record) bool { n++; return true })
 	return n, err
+}
+
+// find returns every record of ki in tenant that matches the unbound
+// filter where, in id order, read in full before it returns so that the
+// caller may write them.
+func (d *Directory) find(ctx context.Context, tenant string, ki *kindInfo, where query.Expr) ([]backend.Record, error) {
+	p, err := d.prepare(tenant, ki, ListOptions{Where: where})
+	if err != nil {
+		return nil, err
+	}
+	var out []backend.Record
+	err = d.scan(ctx, tenant, p, nil, false, func(r backend.Record) bool {
+		out = append(out, r)
+		return true
+	})
+	return out, err
 }
 
 // position is where a cursor continues: strictly after (or before) a
@@ -259,13 +430,15 @@ type position struct {
 	inclusive bool
 }
 
-// scan calls fn with the users matching p in sort order (ties by id),
+// scan calls fn with the records matching p in sort order (ties by id),
 // strictly after pos (before it when back, walking backwards), until fn
 // returns false. The backend sorts when the plan pushed the sort;
 // otherwise the matches are sorted here by their encoded sort keys, which
-// order exactly as query.Sort.Compare says.
-func (h *Users) scan(ctx context.Context, p *prepared, pos *position, back bool, fn func(backend.Record) bool) error {
-	q := backend.Query{Kind: usersKindName, Filter: p.plan.Pushed}
+// order exactly as query.Sort.Compare says. Every record goes through the
+// kind's view (computed attributes) before it is matched or handed out.
+func (d *Directory) scan(ctx context.Context, tenant string, p *prepared, pos *position, back bool, fn func(backend.Record) bool) error {
+	kind := p.ki.kind.Name
+	q := backend.Query{Kind: kind, Filter: p.plan.Pushed}
 	match := func(r backend.Record) bool {
 		return p.plan.Residual == nil || query.Eval(p.plan.Residual, r.Doc)
 	}
@@ -275,25 +448,29 @@ func (h *Users) scan(ctx context.Context, p *prepared, pos *position, back bool,
 		if pos.inclusive {
 			// The row at the position comes first, when it is still
 			// there, still matches and still sorts at the position.
-			r, err := h.d.b.Get(ctx, h.tenant, usersKindName, pos.ID)
+			r, err := d.b.Get(ctx, tenant, kind, pos.ID)
 			switch {
 			case errors.Is(err, ErrNotFound):
 			case err != nil:
 				return err
-			case (p.filter == nil || query.Eval(p.filter, r.Doc)) &&
-				bytes.Equal(p.sort.AppendKey(nil, p.sort.Values(r.Doc), r.ID), p.sort.AppendKey(nil, pos.Values, pos.ID)):
-				if !fn(r) {
-					return nil
+			default:
+				r = p.ki.see(d, r)
+				if (p.filter == nil || query.Eval(p.filter, r.Doc)) &&
+					bytes.Equal(p.sort.AppendKey(nil, p.sort.Values(r.Doc), r.ID), p.sort.AppendKey(nil, pos.Values, pos.ID)) {
+					if !fn(r) {
+						return nil
+					}
 				}
 			}
 		}
 	}
 	if p.plan.SortPushed {
 		q.Sort, q.After, q.Reverse = p.sort, after, back
-		for r, err := range h.d.b.Query(ctx, h.tenant, q) {
+		for r, err := range d.b.Query(ctx, tenant, q) {
 			if err != nil {
 				return err
 			}
+			r = p.ki.see(d, r)
 			if match(r) && !fn(r) {
 				return nil
 			}
@@ -309,10 +486,11 @@ func (h *Users) scan(ctx context.Context, p *prepared, pos *position, back bool,
 		rec backend.Record
 	}
 	var rows []keyed
-	for r, err := range h.d.b.Query(ctx, h.tenant, q) {
+	for r, err := range d.b.Query(ctx, tenant, q) {
 		if err != nil {
 			return err
 		}
+		r = p.ki.see(d, r)
 		if !match(r) {
 			continue
 		}
@@ -339,6 +517,68 @@ func (h *Users) scan(ctx context.Context, p *prepared, pos *position, back bool,
 	return nil
 }
 
+// explain describes how a prepared list would run.
+func (d *Directory) explain(tenant string, p *prepared) string {
+	q := backend.Query{Kind: p.ki.kind.Name, Filter: p.plan.Pushed}
+	if p.plan.SortPushed {
+		q.Sort = p.sort
+	}
+	return p.plan.String() + "\nbackend: " + d.b.Explain(tenant, q)
+}
+
+// deletedCondition is the condition a users list adds for its deleted
+// mode.
+func deletedCondition(m DeletedMode) (query.Expr, error) {
+	switch m {
+	case ExcludeDeleted:
+		return ne("status", string(StatusDeleted)), nil
+	case OnlyDeleted:
+		return eq("status", string(StatusDeleted)), nil
+	case IncludeDeleted:
+		return nil, nil
+	}
+	return nil, fieldErr("deleted", "unknown mode %d", m)
+}
+
+// prepare plans a list of the tenant's users.
+func (h *Users) prepare(opts ListOptions) (*prepared, error) {
+	cond, err := deletedCondition(opts.Deleted)
+	if err != nil {
+		return nil, err
+	}
+	return h.d.prepare(h.tenant, h.d.k.users, opts, cond)
+}
+
+// List returns one page of the tenant's users that match opts. With
+// IncludeRoles the page also holds the roles its users name, with their
+// permissions, read in one query.
+func (h *Users) List(ctx context.Context, opts ListOptions) (Page, error) {
+	return observe(ctx, h.d, OpUserList, h.tenant, "", func() (Page, error) {
+		if err := validTenant(h.tenant); err != nil {
+			return Page{}, err
+		}
+		if _, err := checkPaging(opts); err != nil {
+			return Page{}, err
+		}
+		p, err := h.prepare(opts)
+		if err != nil {
+			return Page{}, err
+		}
+		conv := func(r backend.Record) User { return projected(r, p.proj) }
+		pg, err := listPage(ctx, h.d, h.tenant, p, opts, conv, User.Clone)
+		if err != nil {
+			return Page{}, err
+		}
+		page := Page{Users: pg.Items, Next: pg.Next, Prev: pg.Prev, Total: pg.Total}
+		if opts.IncludeRoles {
+			if page.Roles, err = h.rolesOf(ctx, page.Users); err != nil {
+				return Page{}, err
+			}
+		}
+		return page, nil
+	})
+}
+
 // Explain describes how a list would run: what the backend executes (and
 // with which index) and what the directory evaluates itself.
 func (h *Users) Explain(opts ListOptions) (string, error) {
@@ -349,22 +589,5 @@ func (h *Users) Explain(opts ListOptions) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	q := backend.Query{Kind: usersKindName, Filter: p.plan.Pushed}
-	if p.plan.SortPushed {
-		q.Sort = p.sort
-	}
-	return p.plan.String() + "\nbackend: " + h.d.b.Explain(h.tenant, q), nil
-}
-
-func clonePage(p Page) Page {
-	c := p
-	c.Users = make([]User, len(p.Users))
-	for i, u := range p.Users {
-		c.Users[i] = u.Clone()
-	}
-	if p.Total != nil {
-		n := *p.Total
-		c.Total = &n
-	}
-	return c
+	return h.d.explain(h.tenant, p), nil
 }

@@ -27,31 +27,33 @@ type PatchOp struct {
 // Read-only attributes (id, schemas, groups, meta) cannot be patched;
 // replacing active flips the status between active and disabled.
 func (h *Users) Patch(ctx context.Context, id string, ops []PatchOp, opts ...WriteOption) (User, error) {
-	if len(ops) == 0 {
-		return User{}, fieldErr("operations", "no operations")
-	}
-	// Parse every path before reading, so a bad op changes nothing and
-	// costs no read.
-	parsed := make([]parsedOp, len(ops))
-	for i, op := range ops {
-		p, err := parseOp(i, op)
-		if err != nil {
-			return User{}, err
+	return observe(ctx, h.d, OpUserPatch, h.tenant, id, func() (User, error) {
+		if len(ops) == 0 {
+			return User{}, fieldErr("operations", "no operations")
 		}
-		parsed[i] = p
-	}
-	return h.Update(ctx, id, func(u *User) error {
-		m, err := toMap(u)
-		if err != nil {
-			return err
+		// Parse every path before reading, so a bad op changes nothing and
+		// costs no read.
+		parsed := make([]parsedOp, len(ops))
+		for i, op := range ops {
+			p, err := parseOp(i, op)
+			if err != nil {
+				return User{}, err
+			}
+			parsed[i] = p
 		}
-		for _, p := range parsed {
-			if err := p.apply(m); err != nil {
+		return h.update(ctx, id, func(u *User) error {
+			m, err := toMap(u)
+			if err != nil {
 				return err
 			}
-		}
-		return fromMap(m, u)
-	}, opts...)
+			for _, p := range parsed {
+				if err := p.apply(m); err != nil {
+					return err
+				}
+			}
+			return fromMap(m, u)
+		}, opts, OpUserPatch)
+	})
 }
 
 type parsedOp struct {

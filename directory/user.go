@@ -19,6 +19,11 @@ const (
 	StatusDeleted     Status = "deleted"
 )
 
+// StatusAnonymized is not a status a user has: an anonymized user is
+// deleted for good (its status reads deleted). A *TransitionError names it
+// as From when a call would change an anonymized user.
+const StatusAnonymized Status = "anonymized"
+
 // User is a member of a tenant. Its JSON form uses the SCIM core User
 // attribute names, so a SCIM client's JSON round-trips; the enterprise
 // extension lives under its URN key.
@@ -112,6 +117,8 @@ type Meta struct {
 	Version      int64     `json:"version,omitempty"`
 }
 
+func (u User) recordID() string { return u.ID }
+
 // IsActive reports whether the user's status is active.
 func (u *User) IsActive() bool { return u.Status == StatusActive }
 
@@ -176,6 +183,8 @@ type userDoc struct {
 	User
 	// RestoreTo is the status a deleted user had before Delete.
 	RestoreTo Status `json:"restoreTo,omitempty"`
+	// Anonymized marks a user Anonymize erased: deleted for good.
+	Anonymized bool `json:"anonymized,omitempty"`
 }
 
 var (

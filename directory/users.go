@@ -2,10 +2,10 @@ package directory
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"iter"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/userdir/userdir/backend"
@@ -51,37 +51,54 @@ func IfVersion(v int64) WriteOption {
 
 // Create validates u and stores it as a new user of the tenant, with a new
 // id, meta and status (DESIGN §2: status wins; if only active is given,
-// false means disabled; with neither the user is active). Read-only fields
-// (id, schemas, groups, meta) are ignored. It returns the stored user.
+// false means disabled; with neither the user is active). Every role it
+// names must exist. Read-only fields (id, schemas, groups, meta) are
+// ignored. It returns the stored user.
 func (h *Users) Create(ctx context.Context, u User) (User, error) {
-	if err := validTenant(h.tenant); err != nil {
-		return User{}, err
-	}
-	nu := u.Clone()
-	if err := validate(&nu); err != nil {
-		return User{}, err
-	}
-	nu.Status = inputStatus(&nu)
-	if !initialStatuses[nu.Status] {
-		return User{}, fieldErr("status", "a new user cannot be %s", nu.Status)
-	}
-	now := h.d.now().UTC()
-	nu.ID = h.d.newID()
-	nu.Groups = nil
-	nu.Meta = Meta{Created: now, LastModified: now, Version: 1}
-	return h.create(ctx, &userDoc{User: nu})
+	return observe(ctx, h.d, OpUserCreate, h.tenant, "", func() (User, error) {
+		if err := validTenant(h.tenant); err != nil {
+			return User{}, err
+		}
+		nu := u.Clone()
+		if err := validate(&nu); err != nil {
+			return User{}, err
+		}
+		nu.Status = inputStatus(&nu)
+		if !initialStatuses[nu.Status] {
+			return User{}, fieldErr("status", "a new user cannot be %s", nu.Status)
+		}
+		if err := h.d.checkRoles(ctx, h.tenant, nu.Roles, nil); err != nil {
+			return User{}, err
+		}
+		now := h.d.now().UTC()
+		nu.ID = h.d.newID()
+		nu.Groups = nil
+		nu.Meta = Meta{Created: now, LastModified: now, Version: 1}
+		return h.create(ctx, &userDoc{User: nu}, OpUserCreate)
+	})
 }
 
-// create stores a prepared document and returns the user as callers see it.
-func (h *Users) create(ctx context.Context, doc *userDoc) (User, error) {
+// create stores a prepared document and returns the user as callers see
+// it. The subject's membership record (TenantsOf) is written before the
+// user, so that every user with a subject has one; when the user cannot
+// be stored, the record is taken back.
+func (h *Users) create(ctx context.Context, doc *userDoc, op Op) (User, error) {
 	normalize(&doc.User)
 	doc.Active, doc.Schemas = nil, nil
-	rec, err := h.d.b.Create(ctx, h.tenant, usersKindName, doc.ID, doc)
-	if err != nil {
-		return User{}, translate(err)
+	if doc.Subject != "" {
+		if err := h.d.addMembership(ctx, h.tenant, doc.ID, doc.Subject); err != nil {
+			return User{}, err
+		}
 	}
-	h.d.cache.bump(h.tenant)
-	return toUser(rec), nil
+	rec, err := h.d.create(ctx, h.tenant, usersKindName, doc.ID, doc)
+	if err != nil {
+		if doc.Subject != "" {
+			h.d.dropStaleMembership(ctx, h.tenant, doc.ID, doc.Subject)
+		}
+		return User{}, err
+	}
+	u := toUser(rec)
+	return u, h.d.audit(ctx, h.tenant, AuditEntry{Action: op, Kind: usersKindName, Target: u.ID, User: u.ID, Changes: diff(nil, &doc.User)})
 }
 
 // toUser copies a stored record into a User a caller may own and modify.
@@ -95,44 +112,46 @@ func toUser(rec backend.Record) User {
 
 // Get returns the user with the given id, including a deleted user.
 func (h *Users) Get(ctx context.Context, id string, opts ...ReadOption) (User, error) {
-	if err := validTenant(h.tenant); err != nil {
-		return User{}, err
-	}
+	return observe(ctx, h.d, OpUserGet, h.tenant, id, func() (User, error) {
+		if err := validTenant(h.tenant); err != nil {
+			return User{}, err
+		}
+		proj, err := readProjection(opts)
+		if err != nil {
+			return User{}, err
+		}
+		rec, err := h.get(ctx, id)
+		if err != nil {
+			return User{}, err
+		}
+		return projected(rec, proj), nil
+	})
+}
+
+// readProjection returns the projection read options ask for.
+func readProjection(opts []ReadOption) (query.Projection, error) {
 	var rc readConfig
 	for _, o := range opts {
 		o(&rc)
 	}
-	var proj query.Projection
-	if rc.attributes != "" || rc.excluded != "" {
-		p, err := query.ParseProjection(rc.attributes, rc.excluded, userSchema)
-		if err != nil {
-			return User{}, err
-		}
-		proj = p
+	if rc.attributes == "" && rc.excluded == "" {
+		return query.Projection{}, nil
 	}
-	rec, err := h.get(ctx, id)
-	if err != nil {
-		return User{}, err
-	}
+	return query.ParseProjection(rc.attributes, rc.excluded, userSchema)
+}
+
+// projected is the user of rec with the projection applied.
+func projected(rec backend.Record, proj query.Projection) User {
 	u := toUser(rec)
 	if !proj.IsZero() {
 		project(&u, proj)
 	}
-	return u, nil
+	return u
 }
 
 func (h *Users) get(ctx context.Context, id string) (backend.Record, error) {
-	if err := validID("id", id); err != nil {
-		return backend.Record{}, err
-	}
-	rec, err := h.d.b.Get(ctx, h.tenant, usersKindName, id)
-	if err != nil {
-		return backend.Record{}, err
-	}
-	if _, ok := rec.Doc.(*userDoc); !ok {
-		return backend.Record{}, fmt.Errorf("directory: backend returned a %T for a user", rec.Doc)
-	}
-	return rec, nil
+	rec, _, err := getRecord[*userDoc](ctx, h.d, h.tenant, h.d.k.users, id)
+	return rec, err
 }
 
 // Update reads the user, calls fn with a copy, validates the result and
@@ -140,19 +159,25 @@ func (h *Users) get(ctx context.Context, id string) (backend.Record, error) {
 // intervenes it starts again (fn may run several times), unless IfVersion
 // is given: then a stored version other than v is ErrConflict. fn may
 // change any caller-writable field; status changes follow the lifecycle
-// (DESIGN §2) and deleted users change status only through Restore.
-// Setting Active flips the status between active and disabled. It returns
-// the stored user.
+// (DESIGN §2) and deleted users change status only through Restore. Roles
+// it adds must exist. Setting Active flips the status between active and
+// disabled. An anonymized user cannot be changed. It returns the stored
+// user.
 func (h *Users) Update(ctx context.Context, id string, fn func(*User) error, opts ...WriteOption) (User, error) {
+	return observe(ctx, h.d, OpUserUpdate, h.tenant, id, func() (User, error) {
+		return h.update(ctx, id, fn, opts, OpUserUpdate)
+	})
+}
+
+func (h *Users) update(ctx context.Context, id string, fn func(*User) error, opts []WriteOption, op Op) (User, error) {
 	if err := validTenant(h.tenant); err != nil {
 		return User{}, err
 	}
-	var wc writeConfig
-	for _, o := range opts {
-		o(&wc)
-	}
-	return h.modify(ctx, id, wc.ifVersion, func(doc *userDoc) error {
+	return h.modify(ctx, id, writeOptions(opts).ifVersion, op, func(doc *userDoc) error {
 		old := doc.User
+		if doc.Anonymized {
+			return &TransitionError{From: StatusAnonymized, To: "changed"}
+		}
 		u := old.Clone()
 		finish(&u)
 		if err := fn(&u); err != nil {
@@ -181,6 +206,9 @@ func (h *Users) Update(ctx context.Context, id string, fn func(*User) error, opt
 				doc.RestoreTo = old.Status
 			}
 		}
+		if err := h.d.checkRoles(ctx, h.tenant, u.Roles, old.Roles); err != nil {
+			return err
+		}
 		// Read-only fields keep their stored values whatever fn did.
 		u.ID, u.Groups, u.Meta = old.ID, old.Groups, old.Meta
 		doc.User = u
@@ -191,40 +219,57 @@ func (h *Users) Update(ctx context.Context, id string, fn func(*User) error, opt
 // maxRetryDelay caps the backoff between optimistic retries.
 const maxRetryDelay = 5 * time.Millisecond
 
-// modify is the read-modify-write loop behind every change of a stored
-// user: fn edits a private copy of the document; the write is conditional
-// on the version read, and retried on ErrConflict unless ifVersion pinned
-// it.
-func (h *Users) modify(ctx context.Context, id string, ifVersion int64, fn func(*userDoc) error) (User, error) {
-	for attempt := 0; ; attempt++ {
-		rec, err := h.get(ctx, id)
-		if err != nil {
-			return User{}, err
+// modify is the read-modify-write behind every change of a stored user:
+// fn edits a private copy of the document (or returns errNoChange); the
+// write is conditional on the version read, and retried on ErrConflict
+// unless ifVersion pinned it. The write is audited as op; with op "" it
+// is not (it mirrors a change audited elsewhere: a group's membership or
+// name).
+//
+// A new subject's membership record (TenantsOf) is written before the
+// user and the old subject's after it, so every user with a subject has
+// one; a record left behind by a failure names a user that no longer has
+// that subject, which TenantsOf checks and skips.
+func (h *Users) modify(ctx context.Context, id string, ifVersion int64, op Op, fn func(*userDoc) error) (User, error) {
+	var subjects []string // subjects whose membership records an attempt wrote
+	cur, out, err := h.d.update(ctx, h.tenant, h.d.k.users, id, ifVersion, func(rec backend.Record) (backend.Document, error) {
+		c, ok := rec.Doc.(*userDoc)
+		if !ok {
+			return nil, fmt.Errorf("directory: backend returned a %T for a user", rec.Doc)
 		}
-		if ifVersion != 0 && rec.Version != ifVersion {
-			return User{}, &backend.Error{Op: "update", Kind: usersKindName, ID: id, Err: ErrConflict}
-		}
-		cur := rec.Doc.(*userDoc)
-		doc := &userDoc{User: cur.User.Clone(), RestoreTo: cur.RestoreTo}
+		doc := &userDoc{User: c.User.Clone(), RestoreTo: c.RestoreTo, Anonymized: c.Anonymized}
 		if err := fn(doc); err != nil {
-			return User{}, err
+			return nil, err
 		}
 		normalize(&doc.User)
 		doc.Active, doc.Schemas = nil, nil
 		doc.Meta.Version = rec.Version + 1
 		doc.Meta.LastModified = h.d.now().UTC()
-		out, err := h.d.b.Replace(ctx, h.tenant, usersKindName, id, doc, rec.Version)
-		if err == nil {
-			h.d.cache.bump(h.tenant)
-			return toUser(out), nil
+		if doc.Subject != "" && doc.Subject != c.Subject {
+			if err := h.d.addMembership(ctx, h.tenant, id, doc.Subject); err != nil {
+				return nil, err
+			}
+			subjects = append(subjects, doc.Subject)
 		}
-		if !errors.Is(err, ErrConflict) || ifVersion != 0 {
-			return User{}, translate(err)
+		return doc, nil
+	})
+	if err != nil {
+		for _, s := range subjects {
+			h.d.dropStaleMembership(ctx, h.tenant, id, s)
 		}
-		if err := backoff(ctx, attempt); err != nil {
-			return User{}, err
+		return User{}, err
+	}
+	old, nu := cur.Doc.(*userDoc), out.Doc.(*userDoc)
+	for _, s := range append(subjects, old.Subject) {
+		if s != "" && s != nu.Subject {
+			h.d.dropStaleMembership(ctx, h.tenant, id, s)
 		}
 	}
+	u := toUser(out)
+	if op == "" || cur.Version == out.Version {
+		return u, nil
+	}
+	return u, h.d.audit(ctx, h.tenant, AuditEntry{Action: op, Kind: usersKindName, Target: id, User: id, Changes: diff(&old.User, &nu.User)})
 }
 
 // backoff waits a little before an optimistic retry, so that many writers
@@ -245,19 +290,15 @@ func backoff(ctx context.Context, attempt int) error {
 }
 
 // setStatus moves a user to another status, checking the lifecycle.
-func (h *Users) setStatus(ctx context.Context, id string, to Status, opts []WriteOption) (User, error) {
+func (h *Users) setStatus(ctx context.Context, id string, to Status, opts []WriteOption, op Op) (User, error) {
 	if err := validTenant(h.tenant); err != nil {
 		return User{}, err
 	}
-	var wc writeConfig
-	for _, o := range opts {
-		o(&wc)
-	}
-	return h.modify(ctx, id, wc.ifVersion, func(doc *userDoc) error {
+	return h.modify(ctx, id, writeOptions(opts).ifVersion, op, func(doc *userDoc) error {
 		from := doc.Status
 		switch {
-		case to == StatusDeleted && from == StatusDeleted:
-			return &TransitionError{From: from, To: to}
+		case doc.Anonymized:
+			return &TransitionError{From: StatusAnonymized, To: to}
 		case from == StatusDeleted:
 			return &TransitionError{From: from, To: to}
 		case from == to:
@@ -276,91 +317,160 @@ func (h *Users) setStatus(ctx context.Context, id string, to Status, opts []Writ
 
 // Disable moves an active or provisioned user to disabled.
 func (h *Users) Disable(ctx context.Context, id string, opts ...WriteOption) (User, error) {
-	return h.setStatus(ctx, id, StatusDisabled, opts)
+	return observe(ctx, h.d, OpUserDisable, h.tenant, id, func() (User, error) {
+		return h.setStatus(ctx, id, StatusDisabled, opts, OpUserDisable)
+	})
 }
 
 // Enable moves a disabled, invited or provisioned user to active.
 func (h *Users) Enable(ctx context.Context, id string, opts ...WriteOption) (User, error) {
-	return h.setStatus(ctx, id, StatusActive, opts)
+	return observe(ctx, h.d, OpUserEnable, h.tenant, id, func() (User, error) {
+		return h.setStatus(ctx, id, StatusActive, opts, OpUserEnable)
+	})
 }
 
 // Delete soft-deletes a user: its status becomes deleted, it leaves lists
 // (unless they ask for deleted users), and Restore brings it back with the
-// status it had. Its userName and emails stay reserved until Purge.
+// status it had. Its userName and emails stay reserved until Purge; its
+// groups, credentials and invitations stay too.
 func (h *Users) Delete(ctx context.Context, id string, opts ...WriteOption) error {
-	_, err := h.setStatus(ctx, id, StatusDeleted, opts)
-	return err
-}
-
-// Restore brings a deleted user back with the status it had before Delete.
-func (h *Users) Restore(ctx context.Context, id string, opts ...WriteOption) (User, error) {
-	if err := validTenant(h.tenant); err != nil {
-		return User{}, err
-	}
-	var wc writeConfig
-	for _, o := range opts {
-		o(&wc)
-	}
-	return h.modify(ctx, id, wc.ifVersion, func(doc *userDoc) error {
-		if doc.Status != StatusDeleted {
-			return &TransitionError{From: doc.Status, To: "restored"}
-		}
-		to := doc.RestoreTo
-		if to == "" {
-			to = StatusActive
-		}
-		doc.Status, doc.RestoreTo = to, ""
-		return nil
+	return observeErr(ctx, h.d, OpUserDelete, h.tenant, id, func() error {
+		_, err := h.setStatus(ctx, id, StatusDeleted, opts, OpUserDelete)
+		return err
 	})
 }
 
-// Purge removes a deleted user for good, freeing its userName and emails.
-// Only a deleted user can be purged.
+// Restore brings a deleted user back with the status it had before Delete.
+// An anonymized user cannot be restored.
+func (h *Users) Restore(ctx context.Context, id string, opts ...WriteOption) (User, error) {
+	return observe(ctx, h.d, OpUserRestore, h.tenant, id, func() (User, error) {
+		if err := validTenant(h.tenant); err != nil {
+			return User{}, err
+		}
+		return h.modify(ctx, id, writeOptions(opts).ifVersion, OpUserRestore, func(doc *userDoc) error {
+			if doc.Anonymized {
+				return &TransitionError{From: StatusAnonymized, To: "restored"}
+			}
+			if doc.Status != StatusDeleted {
+				return &TransitionError{From: doc.Status, To: "restored"}
+			}
+			to := doc.RestoreTo
+			if to == "" {
+				to = StatusActive
+			}
+			doc.Status, doc.RestoreTo = to, ""
+			return nil
+		})
+	})
+}
+
+// Purge removes a deleted user for good, freeing its userName and emails,
+// with everything that is only about it: its credentials, invitations,
+// group memberships and TenantsOf entry. Only a deleted user can be
+// purged. Those go first and the user last, so a Purge cut short leaves a
+// deleted user that calling Purge again removes. The audit trail keeps
+// its entries about the user (Anonymize scrubs them).
 func (h *Users) Purge(ctx context.Context, id string, opts ...WriteOption) error {
-	if err := validTenant(h.tenant); err != nil {
-		return err
+	return observeErr(ctx, h.d, OpUserPurge, h.tenant, id, func() error {
+		if err := validTenant(h.tenant); err != nil {
+			return err
+		}
+		rec, err := h.get(ctx, id)
+		if err != nil {
+			return err
+		}
+		if v := writeOptions(opts).ifVersion; v != 0 && rec.Version != v {
+			return &backend.Error{Op: "purge", Kind: usersKindName, ID: id, Err: ErrConflict}
+		}
+		doc := rec.Doc.(*userDoc)
+		if doc.Status != StatusDeleted {
+			return &TransitionError{From: doc.Status, To: "purged"}
+		}
+		if err := h.dropDependents(ctx, id, doc.Subject); err != nil {
+			return err
+		}
+		if err := h.d.delete(ctx, h.tenant, usersKindName, id, rec.Version); err != nil {
+			return err
+		}
+		return h.d.audit(ctx, h.tenant, AuditEntry{Action: OpUserPurge, Kind: usersKindName, Target: id, User: id})
+	})
+}
+
+// dropDependents deletes the records that exist only for a user: its
+// credentials, invitations, group memberships and its subject's
+// membership record. It leaves the user's own groups[] entries alone: the
+// caller deletes or rewrites the user next.
+func (h *Users) dropDependents(ctx context.Context, id, subject string) error {
+	for _, dep := range []struct {
+		ki   *kindInfo
+		attr string
+	}{
+		{h.d.k.credentials, "userId"},
+		{h.d.k.invitations, "userId"},
+		{h.d.k.members, "user"},
+	} {
+		recs, err := h.d.find(ctx, h.tenant, dep.ki, eq(dep.attr, id))
+		if err != nil {
+			return err
+		}
+		for _, r := range recs {
+			if err := h.d.deleteIfThere(ctx, h.tenant, dep.ki.kind.Name, r.ID); err != nil {
+				return err
+			}
+		}
 	}
-	var wc writeConfig
-	for _, o := range opts {
-		o(&wc)
+	if subject != "" {
+		return h.d.dropMembership(ctx, h.tenant, id, subject)
 	}
-	rec, err := h.get(ctx, id)
-	if err != nil {
-		return err
-	}
-	if wc.ifVersion != 0 && rec.Version != wc.ifVersion {
-		return &backend.Error{Op: "purge", Kind: usersKindName, ID: id, Err: ErrConflict}
-	}
-	if s := rec.Doc.(*userDoc).Status; s != StatusDeleted {
-		return &TransitionError{From: s, To: "purged"}
-	}
-	if err := h.d.b.Delete(ctx, h.tenant, usersKindName, id, rec.Version); err != nil {
-		return err
-	}
-	h.d.cache.bump(h.tenant)
 	return nil
 }
 
 // Count returns how many users that are not deleted match filter ("" for
 // all).
 func (h *Users) Count(ctx context.Context, filter string) (int, error) {
-	if err := validTenant(h.tenant); err != nil {
-		return 0, err
-	}
-	p, err := h.prepare(ListOptions{Filter: filter})
-	if err != nil {
-		return 0, err
-	}
-	key := h.d.cache.key(h.tenant, "count", p.canon)
-	if v, ok := h.d.cache.get(key); ok {
-		return v.(int), nil
-	}
-	n, err := h.count(ctx, p)
-	if err != nil {
-		return 0, err
-	}
-	h.d.cache.put(key, n)
-	return n, nil
+	return observe(ctx, h.d, OpUserCount, h.tenant, "", func() (int, error) {
+		if err := validTenant(h.tenant); err != nil {
+			return 0, err
+		}
+		p, err := h.prepare(ListOptions{Filter: filter})
+		if err != nil {
+			return 0, err
+		}
+		return h.d.countCached(ctx, h.tenant, p)
+	})
+}
+
+// setGroupRef makes the user show its membership of group with display,
+// without auditing it (the membership change is audited).
+func (h *Users) setGroupRef(ctx context.Context, uid, group, display string) error {
+	_, err := h.modify(ctx, uid, 0, "", func(doc *userDoc) error {
+		i := slices.IndexFunc(doc.Groups, func(g GroupRef) bool { return g.Value == group })
+		switch {
+		case i < 0:
+			doc.Groups = append(doc.Groups, GroupRef{Value: group, Display: display})
+		case doc.Groups[i].Display == display:
+			return errNoChange
+		default:
+			doc.Groups[i].Display = display
+		}
+		return nil
+	})
+	return err
+}
+
+// dropGroupRef removes the user's entry for group and reports whether it
+// had one.
+func (h *Users) dropGroupRef(ctx context.Context, uid, group string) (bool, error) {
+	had := false
+	_, err := h.modify(ctx, uid, 0, "", func(doc *userDoc) error {
+		n := len(doc.Groups)
+		doc.Groups = slices.DeleteFunc(doc.Groups, func(g GroupRef) bool { return g.Value == group })
+		if had = len(doc.Groups) < n; !had {
+			return errNoChange
+		}
+		return nil
+	})
+	return had, err
 }
 
 // All returns every user matching opts, page after page (opts.Limit is the

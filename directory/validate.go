@@ -29,10 +29,14 @@ const (
 	maxPhoneNumbers = MaxListLen
 )
 
-// validTenant reports whether t is 1–64 characters of [A-Za-z0-9._-].
+// validTenant reports whether t is 1–64 characters of [A-Za-z0-9._-] and
+// not the reserved GlobalTenant.
 func validTenant(t string) error {
 	if t == "" || len(t) > MaxTenantLen {
 		return fieldErr("tenant", "must be 1 to %d characters", MaxTenantLen)
+	}
+	if t == GlobalTenant {
+		return fieldErr("tenant", "%s is reserved for the directory's own records", GlobalTenant)
 	}
 	for i := 0; i < len(t); i++ {
 		if !isIDByte(t[i]) || t[i] == '~' {

@@ -91,7 +91,7 @@ func TestValidTenant(t *testing.T) {
 	for _, tn := range []string{"acme", "a", "A.b_c-9", strings.Repeat("x", MaxTenantLen)} {
 		assert.NoError(t, validTenant(tn), tn)
 	}
-	for _, tn := range []string{"", "a b", "a/b", "a~b", strings.Repeat("x", MaxTenantLen+1), "é"} {
+	for _, tn := range []string{"", "a b", "a/b", "a~b", strings.Repeat("x", MaxTenantLen+1), "é", GlobalTenant} {
 		err := validTenant(tn)
 		assert.ErrorIs(t, err, ErrInvalid, tn)
 	}
