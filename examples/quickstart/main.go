@@ -1,36 +1,55 @@
 // Command quickstart shows userdir's main calls on the embedded default
-// backend: create users, search them with a SCIM filter, page through them
-// with cursors, update one, and soft-delete and restore another.
+// backend, Badger: create users, search them with a SCIM filter, page
+// through them with cursors, update one, and soft-delete and restore
+// another. The data lives in a temporary directory, removed at exit,
+// unless -dir names an empty directory to keep it in.
 //
-//	go run ./examples/quickstart
+//	go run ./examples/quickstart [-dir DIR]
 package main
 
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"log"
 	"os"
 	"strings"
 	"time"
 
+	"github.com/userdir/userdir/badger"
 	"github.com/userdir/userdir/directory"
-	"github.com/userdir/userdir/memory"
 )
 
 func main() {
-	if err := run(context.Background()); err != nil {
+	path := flag.String("dir", "", "keep the Badger data in this directory (default: a temporary one)")
+	flag.Parse()
+	if err := run(context.Background(), *path); err != nil {
 		log.SetFlags(0)
 		log.Fatal("quickstart: ", err)
 	}
 }
 
-func run(ctx context.Context) error {
-	dir, err := directory.New(memory.New())
+func run(ctx context.Context, path string) error {
+	if path == "" {
+		tmp, err := os.MkdirTemp("", "userdir-quickstart-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(tmp)
+		path = tmp
+	}
+	store, err := badger.Open(path, badger.Options{})
 	if err != nil {
 		return err
 	}
+	dir, err := directory.New(store)
+	if err != nil {
+		store.Close()
+		return err
+	}
 	defer dir.Close()
+	fmt.Printf("userdir on Badger in %s\n\n", path)
 	users := dir.Users("acme")
 
 	fmt.Println("1. Create users in tenant acme")
