@@ -4,15 +4,18 @@
 // Every figure it reports is a ratio measured in the same run: userdir
 // doing an operation against a baseline doing the same work (the raw store
 // handing back the same record, a hand-written Go loop over the same data,
-// a raw batch write of the same bytes, another SCIM filter parser). The two
-// sides run in alternating batches, each sized to last at least -batch,
-// for -runs rounds; a row reports the median of the per-round ratios and
-// their spread, because shared machines are noisy.
+// a raw batch write of the same bytes, another SCIM filter parser). Each
+// row sizes a batch of each side to last at least -batch, then runs -runs
+// rounds; a round cuts both batches into pieces that alternate, after a
+// full garbage collection, and yields one ratio. A row reports the median
+// of its rounds' ratios and their spread, because shared machines are
+// noisy; -clock cpu times the process's CPU time instead of the wall
+// clock, which the other processes on a busy machine do not inflate.
 //
 // It is its own module, so that the peer parser it compares against never
 // enters userdir's go.mod. From this directory:
 //
-//	go run . -users 100000 -backends memory,badger
+//	go run . -users 100000 -backends memory,badger -out RESULTS.md
 //	go run . -users 100000 -backends mongo -mongo-uri mongodb://127.0.0.1:27017/
 //	go run . -quick                      # a smoke run of a few seconds
 //

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"runtime"
 	"slices"
 	"time"
 )
@@ -79,6 +80,7 @@ func calibrate(t timer, d time.Duration, max int) (int, error) {
 // of each to at least s.batch and then alternates them (see alternate).
 func compare(s settings, a, b timer, speedup bool) (measurement, error) {
 	const maxBatch = 1 << 24
+	runtime.GC()
 	nA, err := calibrate(a, s.batch, maxBatch)
 	if err != nil {
 		return measurement{}, fmt.Errorf("userdir side: %w", err)
@@ -105,6 +107,9 @@ func alternate(r, nA, nB int, a, b timer, speedup bool) (measurement, error) {
 	m := measurement{unit: "op", nA: nA, nB: nB}
 	k := max(1, min(pieces, nA, nB))
 	for i := range r {
+		// A collection that earlier work (or the benchmark's own data)
+		// has made due would otherwise land in one side's batch.
+		runtime.GC()
 		var da, db time.Duration
 		for j := range k {
 			// The j-th piece of n operations.
