@@ -275,7 +275,12 @@ func cacheWrite(e *env, rng *rand.Rand, groupID string, w, i int, pick func(*ran
 	case 4:
 		err := users.Delete(e.ctx, id)
 		if isTransition(err) {
+			// Already deleted: restore it, unless another writer got
+			// there first, which is just as good a write.
 			_, err = users.Restore(e.ctx, id)
+			if isTransition(err) {
+				return nil
+			}
 		}
 		return err
 	case 5:
