@@ -31,9 +31,10 @@ type sample struct {
 	filters []string // `emails.value eq "<primary email>"`, one per id
 }
 
-// pick chooses sampleSize users among the first n of ds.
+// pick chooses sampleSize users among the first n of ds, the same for
+// the same stream (streams have the top bit set, unlike the users' own).
 func (ds dataset) pick(n int, stream uint64) sample {
-	r := rand.New(rand.NewPCG(ds.seed, stream))
+	r := rand.New(rand.NewPCG(ds.seed, stream|1<<63))
 	var s sample
 	for range sampleSize {
 		u := ds.user(r.IntN(n))
