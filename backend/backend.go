@@ -130,6 +130,11 @@ type Record struct {
 	ID      string
 	Version int64
 	Doc     Document
+	// Owned reports that Doc was made for this read alone (decoded from
+	// stored bytes) and that the backend keeps no reference to it, so the
+	// caller may hand it on without copying it. A backend that returns
+	// documents it also keeps (the memory store) leaves it false.
+	Owned bool
 }
 
 // Kind declares a kind of record.

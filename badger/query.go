@@ -283,7 +283,7 @@ func (x *runner) fetch(id string) (backend.Record, bool, error) {
 	if err != nil {
 		return backend.Record{}, false, fmt.Errorf("record %q: %w", id, err)
 	}
-	return backend.Record{ID: id, Version: ver, Doc: doc}, true, nil
+	return backend.Record{ID: id, Version: ver, Doc: doc, Owned: true}, true, nil
 }
 
 // byIDs emits the records of a set in id order (descending when
@@ -351,7 +351,7 @@ func (x *runner) walkRecords(after *backend.Position, backward bool, match func(
 		if err != nil {
 			return false, err
 		}
-		return x.emit(backend.Record{ID: id, Version: ver, Doc: doc}), nil
+		return x.emit(backend.Record{ID: id, Version: ver, Doc: doc, Owned: true}), nil
 	})
 }
 

@@ -38,7 +38,7 @@ func (s *Store) Get(ctx context.Context, tenant, kind, id string) (backend.Recor
 	if err != nil {
 		return backend.Record{}, fmt.Errorf("badger: %s %s %q: %w", op, kind, id, err)
 	}
-	return backend.Record{ID: id, Version: ver, Doc: doc}, nil
+	return backend.Record{ID: id, Version: ver, Doc: doc, Owned: true}, nil
 }
 
 // decodeRecord decodes a record's stored value. The codec may keep raw:

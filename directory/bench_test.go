@@ -112,3 +112,18 @@ func BenchmarkGet(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkFindByEmail lists the one user with an email address, through
+// the emails index.
+func BenchmarkFindByEmail(b *testing.B) {
+	users := benchDirectory(b).Users("bench")
+	ctx := context.Background()
+	opts := directory.ListOptions{Filter: `emails.value eq "user050000@example.com"`}
+	b.ReportAllocs()
+	for b.Loop() {
+		page, err := users.List(ctx, opts)
+		if err != nil || len(page.Users) != 1 {
+			b.Fatalf("list: %v, %d users", err, len(page.Users))
+		}
+	}
+}

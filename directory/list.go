@@ -107,7 +107,27 @@ type prepared struct {
 // whose credentials are listed) are and-ed with the caller's filter, and
 // are part of the canonical query, so cursors and cache entries are bound
 // to them too.
+//
+// Requests given as text (no Where) are prepared once and then taken from
+// the plan cache: a prepared request is immutable and shared.
 func (d *Directory) prepare(tenant string, ki *kindInfo, opts ListOptions, extra ...query.Expr) (*prepared, error) {
+	if opts.Where != nil {
+		return d.prepareNew(tenant, ki, opts, extra)
+	}
+	key := planKey(tenant, ki.kind.Name, opts.Filter, opts.Sort, opts.Attributes, opts.ExcludedAttributes, query.Canonical(allOf(extra...)))
+	if p, ok := d.cache.plans.Get(key); ok {
+		return p, nil
+	}
+	p, err := d.prepareNew(tenant, ki, opts, extra)
+	if err != nil {
+		return nil, err
+	}
+	d.cache.plans.Add(key, p)
+	return p, nil
+}
+
+// prepareNew is prepare without the plan cache.
+func (d *Directory) prepareNew(tenant string, ki *kindInfo, opts ListOptions, extra []query.Expr) (*prepared, error) {
 	var exprs []query.Expr
 	if opts.Filter != "" {
 		e, err := query.ParseWithLimits(opts.Filter, d.limits)
@@ -302,10 +322,13 @@ func listPage[T any](ctx context.Context, d *Directory, tenant string, p *prepar
 		}
 		return c
 	}
-	key := d.cacheKey(tenant, p, "list", strconv.Itoa(limit), opts.Cursor,
-		strconv.Itoa(opts.StartIndex), strconv.FormatBool(opts.Total), opts.Attributes, opts.ExcludedAttributes)
-	if v, ok := d.cache.get(key); ok {
-		return copyPage(v.(PageOf[T])), nil
+	var key string
+	if d.cacheable(p) {
+		key = d.cache.key(tenant, p.ki.kind.Name, "list", p.canon, strconv.Itoa(limit), opts.Cursor,
+			strconv.Itoa(opts.StartIndex), strconv.FormatBool(opts.Total), opts.Attributes, opts.ExcludedAttributes)
+		if v, ok := d.cache.get(key); ok {
+			return copyPage(v.(PageOf[T])), nil
+		}
 	}
 
 	var page PageOf[T]
@@ -367,15 +390,20 @@ func listPage[T any](ctx context.Context, d *Directory, tenant string, p *prepar
 		}
 		page.Total = &n
 	}
-	d.cache.put(key, copyPage(page))
+	if key != "" {
+		d.cache.put(key, copyPage(page))
+	}
 	return page, nil
 }
 
 // countCached returns the number of records p selects, through the cache.
 func (d *Directory) countCached(ctx context.Context, tenant string, p *prepared) (int, error) {
-	key := d.cacheKey(tenant, p, "count")
-	if v, ok := d.cache.get(key); ok {
-		return v.(int), nil
+	var key string
+	if d.cacheable(p) {
+		key = d.cache.key(tenant, p.ki.kind.Name, "count", p.canon)
+		if v, ok := d.cache.get(key); ok {
+			return v.(int), nil
+		}
 	}
 	n, err := d.count(ctx, tenant, p)
 	if err != nil {
@@ -385,14 +413,12 @@ func (d *Directory) countCached(ctx context.Context, tenant string, p *prepared)
 	return n, nil
 }
 
-// cacheKey is the cache key of a list or count of p, read before the
-// query runs; "" (not cached) for a kind whose attributes depend on the
+// cacheable reports whether lists and counts of p go through the result
+// cache: not when it is off, nor for a kind whose attributes depend on the
 // clock (an invitation expires without a write to bump the generation).
-func (d *Directory) cacheKey(tenant string, p *prepared, parts ...string) string {
-	if p.ki.view != nil {
-		return ""
-	}
-	return d.cache.key(tenant, append([]string{p.ki.kind.Name, parts[0], p.canon}, parts[1:]...)...)
+// The key must be read before the query runs.
+func (d *Directory) cacheable(p *prepared) bool {
+	return d.cache.lru != nil && p.ki.view == nil
 }
 
 // count returns the number of records matching a prepared filter:

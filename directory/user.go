@@ -168,9 +168,14 @@ func cloneJSON(v any) any {
 	}
 }
 
+// hasEnterprise reports whether u has enterprise extension attributes.
+func hasEnterprise(u *User) bool {
+	return u.Enterprise != nil && *u.Enterprise != (EnterpriseUser{})
+}
+
 // schemasOf computes the read-only schemas attribute.
 func schemasOf(u *User) []string {
-	if u.Enterprise != nil && *u.Enterprise != (EnterpriseUser{}) {
+	if hasEnterprise(u) {
 		return []string{query.UserURN, query.EnterpriseURN}
 	}
 	return []string{query.UserURN}

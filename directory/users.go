@@ -130,6 +130,9 @@ func (h *Users) Get(ctx context.Context, id string, opts ...ReadOption) (User, e
 
 // readProjection returns the projection read options ask for.
 func readProjection(opts []ReadOption) (query.Projection, error) {
+	if len(opts) == 0 {
+		return query.Projection{}, nil
+	}
 	var rc readConfig
 	for _, o := range opts {
 		o(&rc)
@@ -140,9 +143,19 @@ func readProjection(opts []ReadOption) (query.Projection, error) {
 	return query.ParseProjection(rc.attributes, rc.excluded, userSchema)
 }
 
-// projected is the user of rec with the projection applied.
+// projected is the user of rec with the projection applied, for a caller
+// to own: rec's document is handed on as it is when the backend made it
+// for this read alone (Record.Owned), and copied otherwise. The directory
+// must not use rec again.
 func projected(rec backend.Record, proj query.Projection) User {
-	u := toUser(rec)
+	var u User
+	if rec.Owned {
+		u = rec.Doc.(*userDoc).User
+		u.Meta.Version = rec.Version
+		finish(&u)
+	} else {
+		u = toUser(rec)
+	}
 	if !proj.IsZero() {
 		project(&u, proj)
 	}

@@ -437,7 +437,17 @@ func inputStatus(u *User) Status {
 
 // finish sets the read-only computed fields on a user handed to a caller.
 func finish(u *User) {
-	u.Schemas = schemasOf(u)
-	a := u.Status == StatusActive
-	u.Active = &a
+	// One allocation holds both computed fields.
+	c := &struct {
+		schemas [2]string
+		active  bool
+	}{active: u.Status == StatusActive}
+	c.schemas[0] = query.UserURN
+	if hasEnterprise(u) {
+		c.schemas[1] = query.EnterpriseURN
+		u.Schemas = c.schemas[:2:2]
+	} else {
+		u.Schemas = c.schemas[:1:1]
+	}
+	u.Active = &c.active
 }

@@ -148,12 +148,25 @@ func (t *table) rows(ctx context.Context, a *access, limit int) ([]*row, error) 
 // scan returns the rows with an entry in the leaf's range, ordered by id
 // and each once (a multi-valued attribute gives a row several entries).
 func (t *table) scan(ctx context.Context, l leaf) ([]*row, error) {
+	out, _, err := t.collect(ctx, l, -1)
+	return out, err
+}
+
+// collect is scan stopping at limit entries (none when limit < 0); it
+// reports whether it saw the whole range, and returns no rows when it did
+// not.
+func (t *table) collect(ctx context.Context, l leaf, limit int) ([]*row, bool, error) {
 	var (
 		out []*row
 		err error
 		n   int
 	)
+	complete := true
 	visit := func(e entry) bool {
+		if n == limit {
+			complete = false
+			return false
+		}
 		if n++; n%ctxEvery == 0 {
 			if err = ctx.Err(); err != nil {
 				return false
@@ -164,14 +177,17 @@ func (t *table) scan(ctx context.Context, l leaf) ([]*row, error) {
 	}
 	t.ascend(l, visit)
 	if err != nil {
-		return nil, err
+		return nil, false, err
+	}
+	if !complete {
+		return nil, false, nil
 	}
 	if !l.point {
 		// Entries of one value come in id order; across values they do not.
 		slices.SortFunc(out, byID)
 		out = slices.CompactFunc(out, sameID)
 	}
-	return out, nil
+	return out, true, nil
 }
 
 // ascend visits the entries of the leaf's range in order.
@@ -275,7 +291,24 @@ func (r *run) exec() {
 		cand []*row
 		have bool // cand holds the candidate rows, in id order
 	)
-	if a != nil {
+	switch {
+	case a != nil && a.l == nil:
+		// One range: collect it, unless it turns out not to be selective
+		// (it holds pageLimit entries or more);
+		// counting it first would walk it twice.
+		c, ok, err := r.tb.collect(r.ctx, a.leaf, max(pageLimit(r.tb.len()), 1)-1)
+		switch {
+		case err != nil:
+			r.fail(err)
+			return
+		case !ok:
+			r.match = a
+		case len(c) == 0:
+			return
+		default:
+			cand, have = c, true
+		}
+	case a != nil:
 		if limit := pageLimit(r.tb.len()); r.tb.selective(a, limit) {
 			var err error
 			if cand, err = r.tb.rows(r.ctx, a, limit); err != nil {

@@ -80,7 +80,7 @@ func (kd *kindDef) decode(raw bson.Raw) (backend.Record, error) {
 	if err != nil {
 		return backend.Record{}, fmt.Errorf("mongo: decode %s %q: %w", kd.kind.Name, id, err)
 	}
-	return backend.Record{ID: id, Version: v, Doc: doc}, nil
+	return backend.Record{ID: id, Version: v, Doc: doc, Owned: true}, nil
 }
 
 // uniqueKeys returns the reservation keys a stored record lists.
