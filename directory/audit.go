@@ -73,19 +73,19 @@ func (e AuditEntry) recordID() string { return e.ID }
 func (e *AuditEntry) Attr(name string) any {
 	switch name {
 	case "id":
-		return str(e.ID)
+		return str(&e.ID)
 	case "time":
 		return e.Time
 	case "actor":
-		return str(e.Actor)
+		return str(&e.Actor)
 	case "action":
-		return str(string(e.Action))
+		return str((*string)(&e.Action))
 	case "kind":
-		return str(e.Kind)
+		return str(&e.Kind)
 	case "target":
-		return str(e.Target)
+		return str(&e.Target)
 	case "user":
-		return str(e.User)
+		return str(&e.User)
 	case "changes":
 		if len(e.Changes) == 0 {
 			return nil
@@ -104,7 +104,7 @@ type changeAttrs struct{ c *Change }
 
 func (a changeAttrs) Attr(name string) any {
 	if name == "field" {
-		return str(a.c.Field)
+		return str(&a.c.Field)
 	}
 	return nil
 }

@@ -33,13 +33,13 @@ func (c Credential) recordID() string { return c.ID }
 func (c *Credential) Attr(name string) any {
 	switch name {
 	case "id":
-		return str(c.ID)
+		return str(&c.ID)
 	case "userId":
-		return str(c.UserID)
+		return str(&c.UserID)
 	case "type":
-		return str(c.Type)
+		return str(&c.Type)
 	case "name":
-		return str(c.Name)
+		return str(&c.Name)
 	case "created":
 		return c.Created
 	case "lastUsed":

@@ -38,9 +38,9 @@ func (g Group) recordID() string { return g.ID }
 func (g *Group) Attr(name string) any {
 	switch name {
 	case "id":
-		return str(g.ID)
+		return str(&g.ID)
 	case "displayName":
-		return str(g.DisplayName)
+		return str(&g.DisplayName)
 	case "roles":
 		if len(g.Roles) == 0 {
 			return nil
@@ -70,11 +70,11 @@ func (m Member) recordID() string { return m.ID }
 func (m *Member) Attr(name string) any {
 	switch name {
 	case "id":
-		return str(m.ID)
+		return str(&m.ID)
 	case "group":
-		return str(m.GroupID)
+		return str(&m.GroupID)
 	case "user":
-		return str(m.UserID)
+		return str(&m.UserID)
 	case "added":
 		return m.Added
 	}

@@ -58,20 +58,20 @@ func (inv Invitation) recordID() string { return inv.ID }
 func (inv *Invitation) Attr(name string) any {
 	switch name {
 	case "id":
-		return str(inv.ID)
+		return str(&inv.ID)
 	case "email":
-		return str(inv.Email)
+		return str(&inv.Email)
 	case "userId":
-		return str(inv.UserID)
+		return str(&inv.UserID)
 	case "roles":
 		if len(inv.Roles) == 0 {
 			return nil
 		}
 		return inv.Roles
 	case "invitedBy":
-		return str(inv.InvitedBy)
+		return str(&inv.InvitedBy)
 	case "status":
-		return str(string(inv.Status))
+		return str((*string)(&inv.Status))
 	case "created":
 		return inv.Created
 	case "expires":

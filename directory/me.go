@@ -27,13 +27,13 @@ type membershipDoc struct {
 func (m *membershipDoc) Attr(name string) any {
 	switch name {
 	case "id":
-		return str(m.ID)
+		return str(&m.ID)
 	case "subject":
-		return str(m.Subject)
+		return str(&m.Subject)
 	case "tenant":
-		return str(m.Tenant)
+		return str(&m.Tenant)
 	case "userId":
-		return str(m.UserID)
+		return str(&m.UserID)
 	}
 	return nil
 }

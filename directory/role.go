@@ -61,11 +61,11 @@ var rolesKind = backend.Kind{
 func (r *Role) Attr(name string) any {
 	switch name {
 	case "id":
-		return str(r.ID)
+		return str(&r.ID)
 	case "name":
-		return str(r.Name)
+		return str(&r.Name)
 	case "description":
-		return str(r.Description)
+		return str(&r.Description)
 	case "permissions":
 		if len(r.Permissions) == 0 {
 			return nil

@@ -203,30 +203,30 @@ var (
 func (u *User) Attr(name string) any {
 	switch name {
 	case "id":
-		return str(u.ID)
+		return str(&u.ID)
 	case "externalId":
-		return str(u.ExternalID)
+		return str(&u.ExternalID)
 	case "subject":
-		return str(u.Subject)
+		return str(&u.Subject)
 	case "userName":
-		return str(u.UserName)
+		return str(&u.UserName)
 	case "name":
 		if u.Name == (Name{}) {
 			return nil
 		}
 		return nameAttrs{&u.Name}
 	case "displayName":
-		return str(u.DisplayName)
+		return str(&u.DisplayName)
 	case "nickName":
-		return str(u.NickName)
+		return str(&u.NickName)
 	case "title":
-		return str(u.Title)
+		return str(&u.Title)
 	case "userType":
-		return str(u.UserType)
+		return str(&u.UserType)
 	case "locale":
-		return str(u.Locale)
+		return str(&u.Locale)
 	case "timezone":
-		return str(u.Timezone)
+		return str(&u.Timezone)
 	case "emails":
 		if len(u.Emails) == 0 {
 			return nil
@@ -238,7 +238,7 @@ func (u *User) Attr(name string) any {
 		}
 		return phoneList(u.PhoneNumbers)
 	case "status":
-		return str(string(u.Status))
+		return str((*string)(&u.Status))
 	case "active":
 		return u.Status == StatusActive
 	case "roles":
@@ -259,10 +259,7 @@ func (u *User) Attr(name string) any {
 	case "schemas":
 		return schemasOf(u)
 	case "lastLoginAt":
-		if u.LastLoginAt.IsZero() {
-			return nil
-		}
-		return u.LastLoginAt
+		return instant(&u.LastLoginAt)
 	case "meta":
 		return metaAttrs{&u.Meta}
 	case query.EnterpriseURN:
@@ -274,12 +271,21 @@ func (u *User) Attr(name string) any {
 	return nil
 }
 
-// str maps the empty string to unassigned, the normalization of DESIGN §2.
-func str(s string) any {
-	if s == "" {
+// str hands out a string field, by pointer so that no copy is boxed; the
+// empty string is unassigned, the normalization of DESIGN §2.
+func str(s *string) any {
+	if *s == "" {
 		return nil
 	}
 	return s
+}
+
+// instant hands out a time field by pointer; the zero time is unassigned.
+func instant(t *time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t
 }
 
 type nameAttrs struct{ n *Name }
@@ -287,13 +293,13 @@ type nameAttrs struct{ n *Name }
 func (a nameAttrs) Attr(name string) any {
 	switch name {
 	case "givenName":
-		return str(a.n.GivenName)
+		return str(&a.n.GivenName)
 	case "familyName":
-		return str(a.n.FamilyName)
+		return str(&a.n.FamilyName)
 	case "middleName":
-		return str(a.n.MiddleName)
+		return str(&a.n.MiddleName)
 	case "formatted":
-		return str(a.n.Formatted)
+		return str(&a.n.Formatted)
 	}
 	return nil
 }
@@ -303,9 +309,9 @@ type metaAttrs struct{ m *Meta }
 func (a metaAttrs) Attr(name string) any {
 	switch name {
 	case "created":
-		return a.m.Created
+		return instant(&a.m.Created)
 	case "lastModified":
-		return a.m.LastModified
+		return instant(&a.m.LastModified)
 	case "version":
 		return a.m.Version
 	}
@@ -324,9 +330,9 @@ type emailAttrs struct{ e *Email }
 func (a emailAttrs) Attr(name string) any {
 	switch name {
 	case "value":
-		return str(a.e.Value)
+		return str(&a.e.Value)
 	case "type":
-		return str(a.e.Type)
+		return str(&a.e.Type)
 	case "primary":
 		return a.e.Primary
 	case "verified":
@@ -347,9 +353,9 @@ type phoneAttrs struct{ p *PhoneNumber }
 func (a phoneAttrs) Attr(name string) any {
 	switch name {
 	case "value":
-		return str(a.p.Value)
+		return str(&a.p.Value)
 	case "type":
-		return str(a.p.Type)
+		return str(&a.p.Type)
 	}
 	return nil
 }
@@ -366,11 +372,11 @@ type roleAttrs struct{ r *RoleRef }
 func (a roleAttrs) Attr(name string) any {
 	switch name {
 	case "value":
-		return str(a.r.Value)
+		return str(&a.r.Value)
 	case "display":
-		return str(a.r.Display)
+		return str(&a.r.Display)
 	case "type":
-		return str(a.r.Type)
+		return str(&a.r.Type)
 	case "primary":
 		return a.r.Primary
 	}
@@ -389,9 +395,9 @@ type groupAttrs struct{ g *GroupRef }
 func (a groupAttrs) Attr(name string) any {
 	switch name {
 	case "value":
-		return str(a.g.Value)
+		return str(&a.g.Value)
 	case "display":
-		return str(a.g.Display)
+		return str(&a.g.Display)
 	}
 	return nil
 }
@@ -401,15 +407,15 @@ type enterpriseAttrs struct{ e *EnterpriseUser }
 func (a enterpriseAttrs) Attr(name string) any {
 	switch name {
 	case "employeeNumber":
-		return str(a.e.EmployeeNumber)
+		return str(&a.e.EmployeeNumber)
 	case "costCenter":
-		return str(a.e.CostCenter)
+		return str(&a.e.CostCenter)
 	case "organization":
-		return str(a.e.Organization)
+		return str(&a.e.Organization)
 	case "division":
-		return str(a.e.Division)
+		return str(&a.e.Division)
 	case "department":
-		return str(a.e.Department)
+		return str(&a.e.Department)
 	case "manager":
 		if a.e.Manager == (Manager{}) {
 			return nil
@@ -424,9 +430,9 @@ type managerAttrs struct{ m *Manager }
 func (a managerAttrs) Attr(name string) any {
 	switch name {
 	case "value":
-		return str(a.m.Value)
+		return str(&a.m.Value)
 	case "displayName":
-		return str(a.m.DisplayName)
+		return str(&a.m.DisplayName)
 	}
 	return nil
 }

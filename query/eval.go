@@ -182,7 +182,7 @@ func (c *Compare) any(v any, segs []seg) bool {
 func (c *Compare) match(v any) bool {
 	switch c.Value.Kind {
 	case KindString:
-		s, ok := v.(string)
+		s, ok := stringOf(v)
 		return ok && c.matchString(s)
 	case KindBool:
 		b, ok := v.(bool)
@@ -429,13 +429,31 @@ func toTime(v any, parseStrings bool) (time.Time, bool) {
 	switch x := v.(type) {
 	case time.Time:
 		return x, true
-	case string:
-		if parseStrings {
-			t, err := parseDateTime(x)
+	case *time.Time:
+		if x != nil {
+			return *x, true
+		}
+	case string, *string:
+		if s, ok := stringOf(x); ok && parseStrings {
+			t, err := parseDateTime(s)
 			return t, err == nil
 		}
 	}
 	return time.Time{}, false
+}
+
+// stringOf returns a data value that is a string, handed out as a string
+// or a non-nil *string.
+func stringOf(v any) (string, bool) {
+	switch x := v.(type) {
+	case string:
+		return x, true
+	case *string:
+		if x != nil {
+			return *x, true
+		}
+	}
+	return "", false
 }
 
 // present reports whether some value at segs below v is non-empty. def is
@@ -485,6 +503,10 @@ func nonEmpty(v any, subs []AttrDef) bool {
 		return false
 	case string:
 		return x != ""
+	case *string:
+		return x != nil && *x != ""
+	case *time.Time:
+		return x != nil
 	case json.Number:
 		return x != ""
 	case bool, time.Time, Number, int, int64, int32, int16, int8, uint, uint64, uint32, uint16, uint8:
@@ -631,19 +653,21 @@ func (a *Attribute) walkValues(v any, segs []seg, yield func(Value) bool) bool {
 // scalar converts one data value of the attribute to a Value.
 func (a *Attribute) scalar(v any) (Value, bool) {
 	switch x := v.(type) {
-	case string:
-		if x == "" {
+	case string, *string:
+		s, ok := stringOf(x)
+		if !ok || s == "" {
 			return Value{}, false
 		}
 		if a.Type == TypeDateTime {
-			t, err := parseDateTime(x)
+			t, err := parseDateTime(s)
 			return Value{Kind: KindTime, Time: t}, err == nil
 		}
-		return Value{Kind: KindString, Str: x}, true
+		return Value{Kind: KindString, Str: s}, true
 	case bool:
 		return Value{Kind: KindBool, Bool: x}, true
-	case time.Time:
-		return Value{Kind: KindTime, Time: x}, true
+	case time.Time, *time.Time:
+		t, ok := toTime(x, false)
+		return Value{Kind: KindTime, Time: t}, ok
 	}
 	if n, ok := toNumber(v); ok {
 		return Value{Kind: KindNumber, Num: n}, true

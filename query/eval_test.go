@@ -575,3 +575,63 @@ func FuzzBindEval(f *testing.F) {
 		}
 	})
 }
+
+// TestEvalPointerValues checks that a Resource may hand out its fields as
+// *string and *time.Time: they read as the values they point to, a nil
+// pointer or an empty string as unassigned, and reading them allocates
+// nothing.
+func TestEvalPointerValues(t *testing.T) {
+	family, empty := "Johnson", ""
+	created := fxTime("2024-01-01T00:00:00Z")
+	var nilStr *string
+	var nilTime *time.Time
+	cases := []struct {
+		name   string
+		doc    fxDoc
+		filter string
+		want   bool
+	}{
+		{"string eq folded", fxDoc{"userName": &family}, `userName eq "JOHNSON"`, true},
+		{"string co", fxDoc{"userName": &family}, `userName co "hns"`, true},
+		{"string ne", fxDoc{"userName": &family}, `userName ne "johnson"`, false},
+		{"string pr", fxDoc{"userName": &family}, `userName pr`, true},
+		{"empty string is unassigned", fxDoc{"userName": &empty}, `userName pr`, false},
+		{"empty string matches nothing", fxDoc{"userName": &empty}, `userName eq ""`, false},
+		{"nil *string is unassigned", fxDoc{"userName": nilStr}, `userName pr`, false},
+		{"nil *string matches nothing", fxDoc{"userName": nilStr}, `userName sw "j"`, false},
+		{"nested *string", fxDoc{"name": fxDoc{"familyName": &family}}, `name.familyName ew "SON"`, true},
+		{"time gt", fxDoc{"meta": fxDoc{"created": &created}}, `meta.created gt "2023-12-31T23:59:59Z"`, true},
+		{"time eq", fxDoc{"meta": fxDoc{"created": &created}}, `meta.created eq "2024-01-01T00:00:00Z"`, true},
+		{"time pr", fxDoc{"meta": fxDoc{"created": &created}}, `meta.created pr`, true},
+		{"nil *time.Time is unassigned", fxDoc{"meta": fxDoc{"created": nilTime}}, `meta.created pr`, false},
+		{"nil *time.Time matches nothing", fxDoc{"meta": fxDoc{"created": nilTime}}, `meta.created lt "2030-01-01T00:00:00Z"`, false},
+		{"dateTime given as *string", fxDoc{"lastLoginAt": ptr("2024-03-01T10:00:00Z")}, `lastLoginAt ge "2024-03-01T10:00:00Z"`, true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			e := mustBind(t, c.filter)
+			assert.Equal(t, c.want, Eval(e, c.doc))
+			assert.Zero(t, testing.AllocsPerRun(50, func() { Eval(e, c.doc) }))
+		})
+	}
+
+	s := UserSchema()
+	for _, c := range []struct {
+		path string
+		doc  fxDoc
+		want []Value
+	}{
+		{"userName", fxDoc{"userName": &family}, []Value{{Kind: KindString, Str: family}}},
+		{"userName", fxDoc{"userName": &empty}, nil},
+		{"userName", fxDoc{"userName": nilStr}, nil},
+		{"meta.created", fxDoc{"meta": fxDoc{"created": &created}}, []Value{{Kind: KindTime, Time: created}}},
+		{"meta.created", fxDoc{"meta": fxDoc{"created": nilTime}}, nil},
+		{"lastLoginAt", fxDoc{"lastLoginAt": ptr("2024-03-01T10:00:00Z")}, []Value{{Kind: KindTime, Time: fxTime("2024-03-01T10:00:00Z")}}},
+	} {
+		a, err := s.Resolve(c.path)
+		require.NoError(t, err)
+		assert.Equal(t, c.want, a.Values(c.doc), "%s of %v", c.path, c.doc)
+	}
+}
+
+func ptr[T any](v T) *T { return &v }

@@ -12,6 +12,8 @@ package query
 //
 //   - nil (unassigned)
 //   - string, bool, time.Time, Number, json.Number, int, int64, float64
+//   - *string or *time.Time, read as the value they point to (nil: unassigned),
+//     so that a Resource can hand out its fields without boxing a copy
 //   - Resource or map[string]any (a complex value; map keys are matched
 //     case-insensitively only for schema attributes, exactly under claims)
 //   - List, []any, []string or []map[string]any (a multi-valued attribute)
