@@ -762,3 +762,66 @@ func randUser(r *rand.Rand) *userDoc {
 	u.Anonymized = r.IntN(2) == 0
 	return u
 }
+
+// claimsDepth returns the nesting of objects and arrays in v, the claims
+// object being level 1.
+func claimsDepth(v any) int {
+	d := 0
+	switch v := v.(type) {
+	case map[string]any:
+		for _, e := range v {
+			d = max(d, claimsDepth(e))
+		}
+	case []any:
+		for _, e := range v {
+			d = max(d, claimsDepth(e))
+		}
+	default:
+		return 0
+	}
+	return d + 1
+}
+
+// FuzzUserCodec checks that Unmarshal never panics, and that a document
+// it decodes encodes and decodes again to the same document (to what the
+// JSON round trip gives, for a legacy JSON record).
+func FuzzUserCodec(f *testing.F) {
+	for _, tc := range userCodecCases() {
+		b, err := testUserCodec.Marshal(&tc.doc)
+		require.NoError(f, err)
+		f.Add(b)
+		j, err := json.Marshal(&tc.doc)
+		require.NoError(f, err)
+		f.Add(j)
+	}
+	f.Add([]byte(` {"userName":"a","claims":{"n":1.50,"a":[{}]},"meta":{"created":"2024-01-02T03:04:05.123+05:30"}}`))
+	f.Add([]byte(`{"emails":[],"claims":{},"active":false,"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":{}}`))
+	f.Add([]byte{})
+	f.Add([]byte{userFormatV1})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		doc, err := testUserCodec.Unmarshal(data)
+		if err != nil {
+			return
+		}
+		d := doc.(*userDoc)
+		isBinary := data[0] == userFormatV1
+		b, err := testUserCodec.Marshal(d)
+		if err != nil {
+			if !isBinary && claimsDepth(d.Claims) > maxCodecDepth {
+				return // legacy JSON the directory never wrote
+			}
+			t.Fatalf("Marshal of a decoded document: %v", err)
+		}
+		again, err := testUserCodec.Unmarshal(b)
+		require.NoError(t, err)
+		b2, err := testUserCodec.Marshal(again)
+		require.NoError(t, err)
+		require.Equal(t, b, b2, "a document has one record")
+		if isBinary {
+			require.Equal(t, d, again)
+			return
+		}
+		want := jsonRoundTrip(t, d)
+		require.Equal(t, want, again)
+	})
+}
