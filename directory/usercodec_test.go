@@ -825,3 +825,46 @@ func FuzzUserCodec(f *testing.F) {
 		require.Equal(t, want, again)
 	})
 }
+
+// BenchmarkUserCodec compares the binary codec with the JSON codec it
+// replaces on a realistic user.
+func BenchmarkUserCodec(b *testing.B) {
+	u := benchUser()
+	bin, err := testUserCodec.Marshal(u)
+	require.NoError(b, err)
+	js, err := testJSONCodec.Marshal(u)
+	require.NoError(b, err)
+	b.Logf("record: %d bytes binary, %d bytes JSON", len(bin), len(js))
+	b.Run("marshal/binary", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := testUserCodec.Marshal(u); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("marshal/json", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := testJSONCodec.Marshal(u); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("unmarshal/binary", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := testUserCodec.Unmarshal(bin); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("unmarshal/json", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := testJSONCodec.Unmarshal(js); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
