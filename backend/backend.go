@@ -152,7 +152,10 @@ type Index struct {
 	Unique bool
 }
 
-// Codec encodes and decodes the documents of one kind.
+// Codec encodes and decodes the documents of one kind. Unmarshal must not
+// keep its argument, nor anything sharing its memory, after it returns: a
+// backend may hand it memory it reuses (a Badger value is only valid
+// inside its transaction).
 type Codec interface {
 	Marshal(Document) ([]byte, error)
 	Unmarshal([]byte) (Document, error)

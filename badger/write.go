@@ -22,27 +22,30 @@ func (s *Store) Get(ctx context.Context, tenant, kind, id string) (backend.Recor
 		return backend.Record{}, err
 	}
 	defer s.leave()
-	var raw []byte
+	var (
+		ver     int64
+		doc     backend.Document
+		decoded error
+	)
 	err = s.db.View(func(txn *badgerdb.Txn) error {
 		item, err := txn.Get(recordKey(tenant, kind, id))
 		if err != nil {
 			return err
 		}
-		raw, err = item.ValueCopy(nil)
-		return err
+		ver, doc, decoded = decodeItem(kd, item)
+		return nil
 	})
 	if err != nil {
 		return backend.Record{}, mapErr(op, kind, id, err)
 	}
-	ver, doc, err := decodeRecord(kd, raw)
-	if err != nil {
-		return backend.Record{}, fmt.Errorf("badger: %s %s %q: %w", op, kind, id, err)
+	if decoded != nil {
+		return backend.Record{}, fmt.Errorf("badger: %s %s %q: %w", op, kind, id, decoded)
 	}
 	return backend.Record{ID: id, Version: ver, Doc: doc, Owned: true}, nil
 }
 
-// decodeRecord decodes a record's stored value. The codec may keep raw:
-// callers hand it a copy that they do not reuse.
+// decodeRecord decodes a record's stored value, which the codec does not
+// keep (see backend.Codec).
 func decodeRecord(kd *kindDef, raw []byte) (int64, backend.Document, error) {
 	ver, data, err := splitRecordValue(raw)
 	if err != nil {
@@ -56,12 +59,18 @@ func decodeRecord(kd *kindDef, raw []byte) (int64, backend.Document, error) {
 }
 
 // decodeItem decodes the record an iterator or a point read found.
+// It decodes the value in place, inside the item's transaction.
 func decodeItem(kd *kindDef, item *badgerdb.Item) (int64, backend.Document, error) {
-	raw, err := item.ValueCopy(nil)
-	if err != nil {
-		return 0, nil, err
-	}
-	return decodeRecord(kd, raw)
+	var (
+		ver int64
+		doc backend.Document
+	)
+	err := item.Value(func(raw []byte) error {
+		var err error
+		ver, doc, err = decodeRecord(kd, raw)
+		return err
+	})
+	return ver, doc, err
 }
 
 // Create stores a new record with version 1, or fails with ErrAlreadyExists

@@ -70,7 +70,7 @@ func (h *Users) Anonymize(ctx context.Context, id string) (User, error) {
 			if err != nil {
 				return User{}, err
 			}
-			changes := diff(&doc.User, &tomb.User)
+			changes := h.d.changes(&doc.User, &tomb.User)
 			for i := range changes {
 				if changes[i].Old != nil {
 					changes[i].Old = tombstoneJSON

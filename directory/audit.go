@@ -168,6 +168,16 @@ func (d *Directory) audit(ctx context.Context, tenant string, e AuditEntry) erro
 	return nil
 }
 
+// changes is diff(old, new) when the audit trail is on, and nil when it
+// is off: only audit entries keep a diff, and computing one costs two JSON
+// round trips.
+func (d *Directory) changes(old, new any) []Change {
+	if !d.auditOn {
+		return nil
+	}
+	return diff(old, new)
+}
+
 // jsonValue returns the JSON of v.
 func jsonValue(v any) json.RawMessage {
 	b, err := json.Marshal(v)

@@ -127,7 +127,7 @@ func (h *Credentials) Add(ctx context.Context, userID string, c Credential) (Cre
 		if err != nil {
 			return Credential{}, err
 		}
-		return toCredential(out), h.d.audit(ctx, h.tenant, AuditEntry{Action: OpCredentialAdd, Kind: credentialsKindName, Target: nc.ID, User: userID, Changes: diff(nil, nc)})
+		return toCredential(out), h.d.audit(ctx, h.tenant, AuditEntry{Action: OpCredentialAdd, Kind: credentialsKindName, Target: nc.ID, User: userID, Changes: h.d.changes(nil, nc)})
 	})
 }
 
@@ -162,7 +162,7 @@ func (h *Credentials) MarkUsed(ctx context.Context, id string, at time.Time) (Cr
 			return Credential{}, err
 		}
 		c := toCredential(out)
-		return c, h.d.audit(ctx, h.tenant, AuditEntry{Action: OpCredentialUsed, Kind: credentialsKindName, Target: id, User: c.UserID, Changes: diff(cur.Doc, out.Doc)})
+		return c, h.d.audit(ctx, h.tenant, AuditEntry{Action: OpCredentialUsed, Kind: credentialsKindName, Target: id, User: c.UserID, Changes: h.d.changes(cur.Doc, out.Doc)})
 	})
 }
 
@@ -183,6 +183,6 @@ func (h *Credentials) Remove(ctx context.Context, id string, opts ...WriteOption
 		if err := h.d.delete(ctx, h.tenant, credentialsKindName, id, v); err != nil {
 			return err
 		}
-		return h.d.audit(ctx, h.tenant, AuditEntry{Action: OpCredentialRemove, Kind: credentialsKindName, Target: id, User: c.UserID, Changes: diff(c, nil)})
+		return h.d.audit(ctx, h.tenant, AuditEntry{Action: OpCredentialRemove, Kind: credentialsKindName, Target: id, User: c.UserID, Changes: h.d.changes(c, nil)})
 	})
 }

@@ -219,7 +219,7 @@ func (h *Groups) Create(ctx context.Context, g Group) (Group, error) {
 			return Group{}, err
 		}
 		out := toGroup(rec)
-		return out, h.d.audit(ctx, h.tenant, AuditEntry{Action: OpGroupCreate, Kind: groupsKindName, Target: out.ID, Changes: diff(nil, &ng)})
+		return out, h.d.audit(ctx, h.tenant, AuditEntry{Action: OpGroupCreate, Kind: groupsKindName, Target: out.ID, Changes: h.d.changes(nil, &ng)})
 	})
 }
 
@@ -285,7 +285,7 @@ func (h *Groups) modify(ctx context.Context, id string, ifVersion int64, op Op, 
 	if err != nil {
 		return Group{}, err
 	}
-	return toGroup(out), h.d.audit(ctx, h.tenant, AuditEntry{Action: op, Kind: groupsKindName, Target: id, Changes: diff(cur.Doc, out.Doc)})
+	return toGroup(out), h.d.audit(ctx, h.tenant, AuditEntry{Action: op, Kind: groupsKindName, Target: id, Changes: h.d.changes(cur.Doc, out.Doc)})
 }
 
 // syncDisplay sets the groups[].display of every member of g to g's
@@ -333,7 +333,7 @@ func (h *Groups) Delete(ctx context.Context, id string, opts ...WriteOption) err
 		if err := h.d.delete(ctx, h.tenant, groupsKindName, id, rec.Version); err != nil {
 			return err
 		}
-		return h.d.audit(ctx, h.tenant, AuditEntry{Action: OpGroupDelete, Kind: groupsKindName, Target: id, Changes: diff(rec.Doc, nil)})
+		return h.d.audit(ctx, h.tenant, AuditEntry{Action: OpGroupDelete, Kind: groupsKindName, Target: id, Changes: h.d.changes(rec.Doc, nil)})
 	})
 }
 

@@ -308,7 +308,7 @@ func (h *Invitations) invite(ctx context.Context, res InviteResult, uid string, 
 		return res
 	}
 	res.InvitationID = inv.ID
-	res.Err = h.d.audit(ctx, h.tenant, AuditEntry{Action: OpInvitationSend, Kind: invitationsKindName, Target: inv.ID, User: uid, Changes: diff(nil, inv)})
+	res.Err = h.d.audit(ctx, h.tenant, AuditEntry{Action: OpInvitationSend, Kind: invitationsKindName, Target: inv.ID, User: uid, Changes: h.d.changes(nil, inv)})
 	return res
 }
 
@@ -368,7 +368,7 @@ func (h *Invitations) setStatus(ctx context.Context, id string, ifVersion int64,
 	if cur.Version == out.Version {
 		return inv, errNoChange
 	}
-	return inv, h.d.audit(ctx, h.tenant, AuditEntry{Action: op, Kind: invitationsKindName, Target: id, User: inv.UserID, Changes: diff(cur.Doc, out.Doc)})
+	return inv, h.d.audit(ctx, h.tenant, AuditEntry{Action: op, Kind: invitationsKindName, Target: id, User: inv.UserID, Changes: h.d.changes(cur.Doc, out.Doc)})
 }
 
 // CancelPending cancels every pending invitation of the user and returns

@@ -157,7 +157,7 @@ func (h *Roles) Create(ctx context.Context, r Role) (Role, error) {
 			return Role{}, err
 		}
 		out := toRole(rec)
-		return out, h.d.audit(ctx, h.tenant, AuditEntry{Action: OpRoleCreate, Kind: rolesKindName, Target: out.ID, Changes: diff(nil, &nr)})
+		return out, h.d.audit(ctx, h.tenant, AuditEntry{Action: OpRoleCreate, Kind: rolesKindName, Target: out.ID, Changes: h.d.changes(nil, &nr)})
 	})
 }
 
@@ -210,7 +210,7 @@ func (h *Roles) Update(ctx context.Context, id string, fn func(*Role) error, opt
 		if err != nil {
 			return Role{}, err
 		}
-		return toRole(out), h.d.audit(ctx, h.tenant, AuditEntry{Action: OpRoleUpdate, Kind: rolesKindName, Target: id, Changes: diff(cur.Doc, out.Doc)})
+		return toRole(out), h.d.audit(ctx, h.tenant, AuditEntry{Action: OpRoleUpdate, Kind: rolesKindName, Target: id, Changes: h.d.changes(cur.Doc, out.Doc)})
 	})
 }
 
@@ -262,7 +262,7 @@ func (h *Roles) Delete(ctx context.Context, id string, opts ...WriteOption) erro
 		if err := h.d.delete(ctx, h.tenant, rolesKindName, id, rec.Version); err != nil {
 			return err
 		}
-		return h.d.audit(ctx, h.tenant, AuditEntry{Action: OpRoleDelete, Kind: rolesKindName, Target: id, Changes: diff(rec.Doc, nil)})
+		return h.d.audit(ctx, h.tenant, AuditEntry{Action: OpRoleDelete, Kind: rolesKindName, Target: id, Changes: h.d.changes(rec.Doc, nil)})
 	})
 }
 

@@ -98,7 +98,7 @@ func (h *Users) create(ctx context.Context, doc *userDoc, op Op) (User, error) {
 		return User{}, err
 	}
 	u := toUser(rec)
-	return u, h.d.audit(ctx, h.tenant, AuditEntry{Action: op, Kind: usersKindName, Target: u.ID, User: u.ID, Changes: diff(nil, &doc.User)})
+	return u, h.d.audit(ctx, h.tenant, AuditEntry{Action: op, Kind: usersKindName, Target: u.ID, User: u.ID, Changes: h.d.changes(nil, &doc.User)})
 }
 
 // toUser copies a stored record into a User a caller may own and modify.
@@ -282,7 +282,7 @@ func (h *Users) modify(ctx context.Context, id string, ifVersion int64, op Op, f
 	if op == "" || cur.Version == out.Version {
 		return u, nil
 	}
-	return u, h.d.audit(ctx, h.tenant, AuditEntry{Action: op, Kind: usersKindName, Target: id, User: id, Changes: diff(&old.User, &nu.User)})
+	return u, h.d.audit(ctx, h.tenant, AuditEntry{Action: op, Kind: usersKindName, Target: id, User: id, Changes: h.d.changes(&old.User, &nu.User)})
 }
 
 // backoff waits a little before an optimistic retry, so that many writers

@@ -145,7 +145,7 @@ func (b *bench) badgerRows(ctx context.Context) error {
 					return err
 				}
 				v, err := item.ValueCopy(nil)
-				if err == nil && !bytes.Contains(v, []byte(`"id":"`+id+`"`)) {
+				if err == nil && !bytes.Contains(v, []byte(id)) {
 					err = errors.New("the value is not the record")
 				}
 				return err
