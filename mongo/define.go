@@ -29,7 +29,7 @@ const (
 
 // Field names of a reservation document.
 const (
-	fieldKey    = "k"
+	fieldKey    = "k" // the reservation key, also encoded in _id
 	fieldOwner  = "o"
 	fieldNonce  = "n"
 	fieldState  = "s"
@@ -42,10 +42,14 @@ const reservationSuffix = "_unique"
 // kindDef is a defined kind: its collections, compiled indexes and the
 // shadow layout derived from its schema. It is immutable.
 type kindDef struct {
-	kind    backend.Kind
-	coll    collection // the records
-	res     collection // the unique-key reservations
-	tix     collection // write tickets (FerretDB only)
+	kind backend.Kind
+	coll collection // the records
+	res  collection // the unique-key reservations
+	tix  collection // write tickets (FerretDB only)
+	// idOnly makes point filters {_id} alone, and guards of conditional
+	// writes checked in Go under a write ticket: the server is FerretDB
+	// (see ids.go and ticket.go).
+	idOnly  bool
 	indexes []backend.CompiledIndex
 	unique  []backend.CompiledIndex
 
@@ -131,6 +135,7 @@ func (s *Store) compileKind(k backend.Kind) (*kindDef, error) {
 		coll:    collection{s.db.Collection(k.Name)},
 		res:     collection{s.db.Collection(k.Name + reservationSuffix)},
 		tix:     collection{s.db.Collection(k.Name + ticketsSuffix)},
+		idOnly:  s.server.FerretDB != "",
 		indexes: compiled,
 		fields:  map[string]*node{},
 		groups:  map[string]*node{},

@@ -16,8 +16,8 @@
 // document:
 //
 //	{
-//	  _id: {t: tenant, i: id},  // unambiguous for any tenant and id
-//	  t: tenant, i: id,          // the tenant leads every index and filter
+//	  _id: "<len(tenant)>:<tenant>:<id>",  // "4:acme:2b9f…"
+//	  t: tenant, i: id,          // the tenant leads every index and query
 //	  v: version,                // int64, the guard of conditional writes
 //	  g: generation,             // nonce of this incarnation of the id
 //	  d: <binary>,               // the kind's Codec bytes: the authoritative data
@@ -25,6 +25,28 @@
 //	  c: [...],                  // claims entries, for native queries
 //	  u: [...],                  // the record's unique keys
 //	}
+//
+// _id is a string that encodes the tenant and the id, and t and i keep
+// them as fields of their own for the indexes and queries. The tenant's
+// length in bytes makes the encoding unambiguous for any tenant and id (NUL
+// and all), a tenant's records form one contiguous _id range ordered by
+// id, and the string is what FerretDB finds by its index (see FerretDB
+// below). Reservations ("<kind>_unique", see Unique keys) and write tickets
+// ("<kind>_writes") have string _ids of the same encoding (ids.go). Every
+// read or write of one document (a Get, the reads and writes of Create,
+// Replace and Delete, a reservation's insert, lookup, swap or release, a
+// ticket, Verify's lookup of a record or a key) names it by _id: on
+// FerretDB with the filter {_id} alone, the one filter FerretDB pushes
+// down; on MongoDB with {t, _id}, which selects the same document and
+// leads with the tenant like every other filter of the store, so that a
+// deployment sharded on the tenant (or on {t, i}, the t_i index) routes it
+// to one shard. Conditional writes add the state they expect, {v, g}, to
+// the filter on MongoDB and check it in Go on FerretDB (see Conditional
+// writes).
+//
+// This layout replaced one whose _id was the sub-document {t, i}: records,
+// reservations and tickets written by that layout are not readable by this
+// one.
 //
 // d is decoded with the kind's Codec on every read; x, c and u are derived
 // from the document on every write and never read back as data.
@@ -57,8 +79,8 @@
 // FerretDB has no transactions, and its unique indexes compare arrays as a
 // whole, so per-element uniqueness (every email of every user) cannot be a
 // unique index on the record. Instead each unique key has a reservation
-// document in "<kind>_unique" whose _id is the tenant, the index name and
-// the key: inserting it is the atomic uniqueness check. Writes reserve
+// document in "<kind>_unique" whose _id encodes the tenant, the index name
+// and the key: inserting it is the atomic uniqueness check. Writes reserve
 // their new keys (pending), write the record, confirm the reservations and
 // release the keys the record dropped; a crash leaves at worst orphan
 // reservations, which the next write of the key takes over safely, and
@@ -67,12 +89,16 @@
 //
 // # Conditional writes
 //
-// Replace and Delete are guarded by the version they read: the filter
-// {_id, v: expected} makes them a compare-and-swap under MongoDB's
-// single-document atomicity, so no update is lost however many writers
-// race. FerretDB evaluates that filter outside any lock, so there each such
-// write first inserts a write ticket for its transition (ticket.go); its
-// atomic insert restores the compare-and-swap.
+// Replace and Delete are guarded by the generation and version they read:
+// on MongoDB the filter {t, _id, v: expected, g: generation} makes them a
+// compare-and-swap under MongoDB's single-document atomicity, so no update
+// is lost however many writers race. FerretDB evaluates such a filter
+// outside any lock (and reads the whole collection to do so), so there
+// each such write first inserts a write ticket for its transition
+// (ticket.go), whose atomic insert admits one writer per transition; that
+// writer then reads the record by {_id}, checks the generation and version
+// in Go, and writes it by {_id}, which the ticket makes as safe as the
+// compare-and-swap (writeAt in write.go explains why).
 //
 // Within one process, writes of one record also queue behind each other,
 // and concurrent Gets of one record share a round trip (locks.go). Neither
@@ -101,6 +127,18 @@
 // FerretDB v1 (SQLite) differs from MongoDB, and the store adapts where it
 // detects FerretDB:
 //
+//   - its SQLite backend pushes down exactly one filter, a document whose
+//     one key is _id with a string (or ObjectID) value; for any other
+//     filter it reads and decodes the whole collection, so a point
+//     operation would take time linear in the collection. Every point
+//     operation therefore sends {_id: <string>} alone there, and checks
+//     the rest of what it would have filtered on in Go. (FerretDB v1.24
+//     then compares _ferretdb_sjson->'$._id', an expression its own _id
+//     index, on _ferretdb_sjson->"_id", does not serve, so SQLite still
+//     scans the table, if some twenty times faster than decoding every
+//     document in Go; a FerretDB built with that expression as
+//     _ferretdb_sjson->'_id' finds the document by the index, and a Get
+//     no longer depends on the collection's size);
 //   - guarded updates and deletes are not atomic: writes take tickets, as
 //     above;
 //   - $elemMatch over sub-documents is wrong (it matches nothing or does

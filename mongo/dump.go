@@ -73,7 +73,7 @@ func dumpDocument(w io.Writer, raw bson.Raw) error {
 		}
 	}
 	keys := uniqueKeys(raw)
-	if k, ok := raw.Lookup(fieldID, fieldKey).StringValueOK(); ok {
+	if k, ok := raw.Lookup(fieldKey).StringValueOK(); ok {
 		keys = append(keys, k)
 	}
 	for _, k := range keys {

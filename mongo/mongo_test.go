@@ -512,7 +512,7 @@ func TestVerify(t *testing.T) {
 	// A crash between a delete and its release: a held reservation whose
 	// owner no longer exists.
 	if _, err := res.InsertOne(ctx, bson.D{
-		{Key: "_id", Value: reservationID("acme", key("userName", "zed"))}, {Key: "t", Value: "acme"},
+		{Key: "_id", Value: reservationID("acme", key("userName", "zed"))}, {Key: "t", Value: "acme"}, {Key: "k", Value: key("userName", "zed")},
 		{Key: "o", Value: "ghost"}, {Key: "n", Value: "n1"}, {Key: "s", Value: stateHeld},
 	}); err != nil {
 		t.Fatal(err)
@@ -591,7 +591,7 @@ func TestTakeOver(t *testing.T) {
 	}
 	// A held orphan (delete crashed before its release) is taken at once.
 	if _, err := res.InsertOne(ctx, bson.D{
-		{Key: "_id", Value: reservationID("acme", key("held"))}, {Key: "t", Value: "acme"},
+		{Key: "_id", Value: reservationID("acme", key("held"))}, {Key: "t", Value: "acme"}, {Key: "k", Value: key("held")},
 		{Key: "o", Value: "ghost"}, {Key: "n", Value: "n"}, {Key: "s", Value: stateHeld},
 	}); err != nil {
 		t.Fatal(err)
@@ -601,7 +601,7 @@ func TestTakeOver(t *testing.T) {
 	// A pending claim (create crashed before its record write) blocks the
 	// key for its lease, then is taken.
 	if _, err := res.InsertOne(ctx, bson.D{
-		{Key: "_id", Value: reservationID("acme", key("pending"))}, {Key: "t", Value: "acme"},
+		{Key: "_id", Value: reservationID("acme", key("pending"))}, {Key: "t", Value: "acme"}, {Key: "k", Value: key("pending")},
 		{Key: "o", Value: "ghost"}, {Key: "n", Value: "n"}, {Key: "s", Value: statePending},
 		{Key: "e", Value: time.Now().Add(500 * time.Millisecond)},
 	}); err != nil {

@@ -66,18 +66,6 @@ func (c collection) findDecode(ctx context.Context, filter, v any) error {
 	return bson.Unmarshal(raw, v)
 }
 
-// exists reports whether a document matches filter.
-func (c collection) exists(ctx context.Context, filter any) (bool, error) {
-	_, err := c.findOne(ctx, filter, options.FindOne().SetProjection(bson.D{{Key: fieldID, Value: 1}}))
-	switch {
-	case err == nil:
-		return true, nil
-	case errors.Is(err, mongodrv.ErrNoDocuments):
-		return false, nil
-	}
-	return false, err
-}
-
 func (c collection) find(ctx context.Context, filter any, opts ...options.Lister[options.FindOptions]) (*mongodrv.Cursor, error) {
 	return retry(ctx, func() (*mongodrv.Cursor, error) { return c.c.Find(ctx, filter, opts...) })
 }
@@ -112,6 +100,24 @@ func (c collection) deleteMany(ctx context.Context, filter any) (int64, error) {
 		return 0, err
 	}
 	return res.DeletedCount, nil
+}
+
+// deleteIDs deletes the documents with the given _ids, in one round trip
+// of one delete statement per _id: a filter {_id: <string>} each, which
+// FerretDB finds by its index, where {_id: {$in: [...]}} would make it
+// scan the collection.
+func (c collection) deleteIDs(ctx context.Context, ids []string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	models := make([]mongodrv.WriteModel, len(ids))
+	for i, id := range ids {
+		models[i] = mongodrv.NewDeleteOneModel().SetFilter(bson.D{{Key: fieldID, Value: id}})
+	}
+	_, err := retry(ctx, func() (*mongodrv.BulkWriteResult, error) {
+		return c.c.BulkWrite(ctx, models, options.BulkWrite().SetOrdered(false))
+	})
+	return err
 }
 
 // ensureIndexes creates the indexes that do not exist yet, in one

@@ -3,10 +3,12 @@ package mongo
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	mongodrv "go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/userdir/userdir/backend"
 )
@@ -16,11 +18,11 @@ import (
 // because a record's keys live in several documents' worth of values. A
 // kind's reservations live in "<kind>_unique", one document per key:
 //
-//	{_id: {t: tenant, k: "<index>\x00<key hex>"}, t, o: owner id, n: nonce, s: "pending"|"held", e: lease expiry}
+//	{_id: reservationID(tenant, k), t: tenant, k: "<index>\x00<key hex>", o: owner id, n: nonce, s: "pending"|"held", e: lease expiry}
 //
 // The _id index makes a key's reservation unique, and every change of a
 // reservation is a compare-and-swap on (owner, nonce), the one atomic step
-// MongoDB offers across writers. A write that needs keys:
+// MongoDB offers across writers (swapReservation). A write that needs keys:
 //
 //  1. claims each key it does not hold yet, in one global order (index
 //     position, then key bytes), as "pending" under a fresh nonce: by
@@ -66,16 +68,19 @@ import (
 // lease; never two records holding one key.
 //
 // On FerretDB the compare-and-swap updates and deletes above are not
-// atomic (it checks the filter, then writes by _id; see ticket.go), while
-// inserts are. Claims of free keys, the common case, are inserts and stay
-// exact. Takeovers, confirmations and releases race only over orphaned or
-// expired reservations: a release racing a takeover can delete the
-// takeover's claim, whose confirmation then fails (a spurious
-// ErrAlreadyExists, nothing inconsistent); two takeovers of one orphan can
-// both pass their check, and the confirmation of the one overwritten
-// fails, unless it confirmed before the other's write landed, in which
-// narrow interleaving both records keep the key and Verify reports it as
-// ProblemDuplicate. MongoDB has none of these races.
+// atomic, while inserts are. FerretDB evaluates a filter with more than
+// _id in Go, after reading the whole collection, and then writes by _id;
+// so on FerretDB swapReservation reads the one reservation by _id (a
+// filter FerretDB finds by its index), compares it in Go and writes it by
+// _id: the same check-then-write, without the scan. Claims of free keys,
+// the common case, are inserts and stay exact. Takeovers, confirmations
+// and releases race only over orphaned or expired reservations: a release
+// racing a takeover can delete the takeover's claim, whose confirmation
+// then fails (a spurious ErrAlreadyExists, nothing inconsistent); two
+// takeovers of one orphan can both pass their check, and the confirmation
+// of the one overwritten fails, unless it confirmed before the other's
+// write landed, in which narrow interleaving both records keep the key and
+// Verify reports it as ProblemDuplicate. MongoDB has none of these races.
 
 // Reservation states.
 const (
@@ -115,16 +120,6 @@ func (s *Store) newWriter(kd *kindDef, op, tenant, id string) *writer {
 	return &writer{s: s, kd: kd, op: op, tenant: tenant, id: id, nonce: bson.NewObjectID().Hex()}
 }
 
-// reservationID is the _id of a key's reservation.
-func reservationID(tenant, key string) bson.D {
-	return bson.D{{Key: fieldTenant, Value: tenant}, {Key: fieldKey, Value: key}}
-}
-
-// reservationFilter selects a key's reservation.
-func reservationFilter(tenant, key string) bson.D {
-	return bson.D{{Key: fieldTenant, Value: tenant}, {Key: fieldID, Value: reservationID(tenant, key)}}
-}
-
 func (w *writer) err(sentinel error, index string, cause error) error {
 	return &backend.Error{Op: w.op, Kind: w.kd.kind.Name, ID: w.id, Index: index, Err: sentinel, Cause: cause}
 }
@@ -159,7 +154,7 @@ func (w *writer) claimOne(ctx context.Context, key string, create bool) error {
 		}
 		clash := err
 		var r reservation
-		err = w.kd.res.findDecode(ctx, reservationFilter(w.tenant, key), &r)
+		err = w.kd.res.findDecode(ctx, w.kd.reservationFilter(w.tenant, key), &r)
 		if errors.Is(err, mongodrv.ErrNoDocuments) {
 			continue // released meanwhile: insert again
 		}
@@ -189,14 +184,12 @@ func (w *writer) claimOne(ctx context.Context, key string, create bool) error {
 		}
 		// No record holds the key: an orphan, or an expired claim. Take it
 		// over if it is still what was read.
-		res, err := w.kd.res.updateOne(ctx,
-			append(reservationFilter(w.tenant, key),
-				bson.E{Key: fieldOwner, Value: r.Owner}, bson.E{Key: fieldNonce, Value: r.Nonce}, bson.E{Key: fieldState, Value: r.State}),
+		ok, err := w.kd.swapReservation(ctx, w.tenant, key, r.expect(),
 			bson.D{{Key: "$set", Value: w.claimFields(statePending)}})
 		if err != nil {
 			return mapError(w.op, w.kd.kind.Name, w.id, err)
 		}
-		if res.MatchedCount == 1 {
+		if ok {
 			w.claimed = append(w.claimed, key)
 			return nil
 		}
@@ -208,6 +201,7 @@ func (w *writer) pending(key string) bson.D {
 	return append(bson.D{
 		{Key: fieldID, Value: reservationID(w.tenant, key)},
 		{Key: fieldTenant, Value: w.tenant},
+		{Key: fieldKey, Value: key},
 	}, w.claimFields(statePending)...)
 }
 
@@ -230,15 +224,78 @@ func (w *writer) holds(ctx context.Context, owner, key string) (bool, error) {
 	return w.kd.holds(ctx, w.tenant, owner, key)
 }
 
+// holds reports whether owner's record lists key. It reads the record by
+// its point filter and looks for the key in Go, on every server alike.
 func (kd *kindDef) holds(ctx context.Context, tenant, owner, key string) (bool, error) {
-	ok, err := kd.coll.exists(ctx, append(recordFilter(tenant, owner), bson.E{Key: fieldUnique, Value: key}))
+	raw, err := kd.coll.findOne(ctx, kd.recordFilter(tenant, owner), options.FindOne().SetProjection(bson.D{{Key: fieldUnique, Value: 1}}))
+	if errors.Is(err, mongodrv.ErrNoDocuments) {
+		return false, nil
+	}
 	if err != nil {
 		return false, mapError("reserve", kd.kind.Name, owner, err)
 	}
-	return ok, nil
+	return slices.Contains(uniqueKeys(raw), key), nil
 }
 
-// claimedFilter selects the reservations w claimed that are still its own.
+// expect is the state a compare-and-swap of a reservation expects: its
+// owner and nonce, and its state unless state is "".
+type expect struct {
+	owner, nonce, state string
+}
+
+// expect returns r's state, for a compare-and-swap of r as read.
+func (r reservation) expect() expect {
+	return expect{owner: r.Owner, nonce: r.Nonce, state: r.State}
+}
+
+// swapReservation applies update to the reservation of key, or deletes the
+// reservation when update is nil, if it is in the state want; it reports
+// whether it did.
+//
+// On MongoDB the state is part of the filter, {t, _id, o, n[, s]}, and
+// the swap is atomic. On FerretDB the filter would make it read and decode
+// the whole collection, and the swap would still not be atomic (it checks
+// the filter, then writes by _id): there the reservation is read by _id,
+// compared in Go and written by _id, the same check-then-write with a
+// filter FerretDB finds by its index; the comment at the top of this file
+// says what that leaves open. No ticket guards reservations: their
+// transitions out of a live claim are the claim's owner's alone, and the
+// races are over orphans and expired claims.
+func (kd *kindDef) swapReservation(ctx context.Context, tenant, key string, want expect, update bson.D) (bool, error) {
+	f := kd.reservationFilter(tenant, key)
+	if !kd.idOnly {
+		f = append(f, bson.E{Key: fieldOwner, Value: want.owner}, bson.E{Key: fieldNonce, Value: want.nonce})
+		if want.state != "" {
+			f = append(f, bson.E{Key: fieldState, Value: want.state})
+		}
+	} else {
+		var r reservation
+		err := kd.res.findDecode(ctx, f, &r)
+		if errors.Is(err, mongodrv.ErrNoDocuments) {
+			return false, nil
+		}
+		if err != nil {
+			return false, err
+		}
+		if r.Owner != want.owner || r.Nonce != want.nonce || (want.state != "" && r.State != want.state) {
+			return false, nil
+		}
+	}
+	if update == nil {
+		n, err := kd.res.deleteOne(ctx, f)
+		return n == 1, err
+	}
+	res, err := kd.res.updateOne(ctx, f, update)
+	if err != nil {
+		return false, err
+	}
+	return res.MatchedCount == 1, nil
+}
+
+// claimedFilter selects, on MongoDB, the reservations w claimed that are
+// still its own, so that one round trip confirms or abandons them all. On
+// FerretDB, where {_id: {$in: ...}} is a scan, w swaps them one by one
+// (swapClaims).
 func (w *writer) claimedFilter() bson.D {
 	ids := make(bson.A, len(w.claimed))
 	for i, k := range w.claimed {
@@ -252,6 +309,38 @@ func (w *writer) claimedFilter() bson.D {
 	}
 }
 
+// swapClaims applies update (nil: delete) to each reservation w claimed
+// that is still its own and, unless state is "", in that state; it returns
+// how many it changed.
+func (w *writer) swapClaims(ctx context.Context, state string, update bson.D) (int, error) {
+	if !w.kd.idOnly {
+		f := w.claimedFilter()
+		if state != "" {
+			f = append(f, bson.E{Key: fieldState, Value: state})
+		}
+		if update == nil {
+			n, err := w.kd.res.deleteMany(ctx, f)
+			return int(n), err
+		}
+		res, err := w.kd.res.updateMany(ctx, f, update)
+		if err != nil {
+			return 0, err
+		}
+		return int(res.MatchedCount), nil
+	}
+	n := 0
+	for _, k := range w.claimed {
+		ok, err := w.kd.swapReservation(ctx, w.tenant, k, expect{owner: w.id, nonce: w.nonce, state: state}, update)
+		if err != nil {
+			return n, err
+		}
+		if ok {
+			n++
+		}
+	}
+	return n, nil
+}
+
 // abandon deletes w's claims. It runs even when ctx is done; a claim it
 // fails to delete expires with its lease.
 func (w *writer) abandon(ctx context.Context) {
@@ -260,7 +349,7 @@ func (w *writer) abandon(ctx context.Context) {
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
 	defer cancel()
-	_, _ = w.kd.res.deleteMany(ctx, w.claimedFilter())
+	_, _ = w.swapClaims(ctx, "", nil)
 	w.claimed = nil
 }
 
@@ -272,8 +361,7 @@ func (w *writer) confirm(ctx context.Context) error {
 	if len(w.claimed) == 0 {
 		return nil
 	}
-	f := append(w.claimedFilter(), bson.E{Key: fieldState, Value: statePending})
-	res, err := w.kd.res.updateMany(ctx, f, bson.D{
+	n, err := w.swapClaims(ctx, statePending, bson.D{
 		{Key: "$set", Value: bson.D{{Key: fieldState, Value: stateHeld}}},
 		{Key: "$unset", Value: bson.D{{Key: fieldExpiry, Value: ""}}},
 	})
@@ -281,7 +369,7 @@ func (w *writer) confirm(ctx context.Context) error {
 		w.abandon(ctx)
 		return mapError(w.op, w.kd.kind.Name, w.id, err)
 	}
-	if int(res.MatchedCount) == len(w.claimed) {
+	if n == len(w.claimed) {
 		return nil
 	}
 	lost := w.lostIndex(ctx)
@@ -293,26 +381,15 @@ func (w *writer) confirm(ctx context.Context) error {
 // took longer than the lease.
 var errLeaseLost = errors.New("mongo: unique key reservation taken over after its lease expired")
 
-// lostIndex names the index of a claim that is no longer w's.
+// lostIndex names the index of a claim that is no longer w's. It reads
+// the claims one by one: it runs only after a lease was lost.
 func (w *writer) lostIndex(ctx context.Context) string {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
 	defer cancel()
-	mine := map[string]bool{}
-	cur, err := w.kd.res.find(ctx, w.claimedFilter())
-	if err == nil {
-		var rs []struct {
-			ID struct {
-				K string `bson:"k"`
-			} `bson:"_id"`
-		}
-		if cur.All(ctx, &rs) == nil {
-			for _, r := range rs {
-				mine[r.ID.K] = true
-			}
-		}
-	}
 	for _, k := range w.claimed {
-		if !mine[k] {
+		var r reservation
+		err := w.kd.res.findDecode(ctx, w.kd.reservationFilter(w.tenant, k), &r)
+		if (err == nil && (r.Owner != w.id || r.Nonce != w.nonce)) || errors.Is(err, mongodrv.ErrNoDocuments) {
 			index, _ := splitReservationKey(k)
 			return index
 		}
@@ -339,7 +416,7 @@ func (w *writer) release(ctx context.Context, keys []string) {
 // only with the nonce read, so a re-claim in between survives.
 func (kd *kindDef) releaseOne(ctx context.Context, tenant, owner, key string) error {
 	var r reservation
-	err := kd.res.findDecode(ctx, reservationFilter(tenant, key), &r)
+	err := kd.res.findDecode(ctx, kd.reservationFilter(tenant, key), &r)
 	if errors.Is(err, mongodrv.ErrNoDocuments) {
 		return nil
 	}
@@ -353,8 +430,7 @@ func (kd *kindDef) releaseOne(ctx context.Context, tenant, owner, key string) er
 	if err != nil || holds {
 		return err
 	}
-	_, err = kd.res.deleteOne(ctx, append(reservationFilter(tenant, key),
-		bson.E{Key: fieldOwner, Value: owner}, bson.E{Key: fieldNonce, Value: r.Nonce}, bson.E{Key: fieldState, Value: stateHeld}))
+	_, err = kd.swapReservation(ctx, tenant, key, r.expect(), nil)
 	return err
 }
 

@@ -89,10 +89,8 @@ func (s *Store) Verify(ctx context.Context, repair bool) ([]Issue, error) {
 
 // storedReservation is a reservation document as Verify reads it.
 type storedReservation struct {
-	ID struct {
-		T string `bson:"t"`
-		K string `bson:"k"`
-	} `bson:"_id"`
+	Tenant string    `bson:"t"`
+	Key    string    `bson:"k"`
 	Owner  string    `bson:"o"`
 	Nonce  string    `bson:"n"`
 	State  string    `bson:"s"`
@@ -115,35 +113,32 @@ func (s *Store) verifyReservations(ctx context.Context, kd *kindDef, repair bool
 		if r.State == statePending && time.Now().Before(r.Expiry) {
 			continue
 		}
-		holds, err := kd.holds(ctx, r.ID.T, r.Owner, r.ID.K)
+		holds, err := kd.holds(ctx, r.Tenant, r.Owner, r.Key)
 		if err != nil {
 			return issues, err
 		}
 		if holds && r.State == stateHeld {
 			continue
 		}
-		index, key := splitReservationKey(r.ID.K)
-		is := Issue{Kind: kd.kind.Name, Tenant: r.ID.T, Index: index, Key: key, ID: r.Owner, Problem: ProblemOrphan}
-		same := append(reservationFilter(r.ID.T, r.ID.K),
-			bson.E{Key: fieldOwner, Value: r.Owner}, bson.E{Key: fieldNonce, Value: r.Nonce}, bson.E{Key: fieldState, Value: r.State})
+		index, key := splitReservationKey(r.Key)
+		is := Issue{Kind: kd.kind.Name, Tenant: r.Tenant, Index: index, Key: key, ID: r.Owner, Problem: ProblemOrphan}
+		same := expect{owner: r.Owner, nonce: r.Nonce, state: r.State}
 		if holds {
 			is.Problem = ProblemUnconfirmed
 			if repair {
-				res, err := kd.res.updateOne(ctx, same, bson.D{
+				is.Repaired, err = kd.swapReservation(ctx, r.Tenant, r.Key, same, bson.D{
 					{Key: "$set", Value: bson.D{{Key: fieldState, Value: stateHeld}}},
 					{Key: "$unset", Value: bson.D{{Key: fieldExpiry, Value: ""}}},
 				})
 				if err != nil {
 					return issues, err
 				}
-				is.Repaired = res.MatchedCount == 1
 			}
 		} else if repair {
-			n, err := kd.res.deleteOne(ctx, same)
+			is.Repaired, err = kd.swapReservation(ctx, r.Tenant, r.Key, same, nil)
 			if err != nil {
 				return issues, err
 			}
-			is.Repaired = n == 1
 		}
 		issues = append(issues, is)
 	}
@@ -166,7 +161,7 @@ func (s *Store) verifyRecords(ctx context.Context, kd *kindDef, repair bool) ([]
 		w := s.newWriter(kd, "verify", tenant, id)
 		for _, k := range uniqueKeys(cur.Current) {
 			var r reservation
-			err := kd.res.findDecode(ctx, reservationFilter(tenant, k), &r)
+			err := kd.res.findDecode(ctx, kd.reservationFilter(tenant, k), &r)
 			missing := errors.Is(err, mongodrv.ErrNoDocuments)
 			if err != nil && !missing {
 				return issues, err
@@ -190,15 +185,12 @@ func (s *Store) verifyRecords(ctx context.Context, kd *kindDef, repair bool) ([]
 			if repair {
 				held := w.claimFields(stateHeld)
 				if missing {
-					doc := append(bson.D{{Key: fieldID, Value: reservationID(tenant, k)}, {Key: fieldTenant, Value: tenant}}, held...)
+					doc := append(bson.D{{Key: fieldID, Value: reservationID(tenant, k)}, {Key: fieldTenant, Value: tenant}, {Key: fieldKey, Value: k}}, held...)
 					err = kd.res.insertOne(ctx, doc)
 					is.Repaired = err == nil
 				} else {
-					var res *mongodrv.UpdateResult
-					res, err = kd.res.updateOne(ctx, append(reservationFilter(tenant, k),
-						bson.E{Key: fieldOwner, Value: r.Owner}, bson.E{Key: fieldNonce, Value: r.Nonce}),
+					is.Repaired, err = kd.swapReservation(ctx, tenant, k, expect{owner: r.Owner, nonce: r.Nonce},
 						bson.D{{Key: "$set", Value: held}, {Key: "$unset", Value: bson.D{{Key: fieldExpiry, Value: ""}}}})
-					is.Repaired = err == nil && res.MatchedCount == 1
 				}
 				if err != nil && !isDuplicate(err) {
 					return issues, err

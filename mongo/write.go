@@ -8,28 +8,11 @@ import (
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	mongodrv "go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/userdir/userdir/backend"
 )
-
-// recordID is the _id of a record: the tenant and the id as two fields of
-// a sub-document, which no choice of either can make ambiguous.
-func recordID(tenant, id string) bson.D {
-	return bson.D{{Key: fieldTenant, Value: tenant}, {Key: fieldRecID, Value: id}}
-}
-
-// recordFilter selects one record. Like every filter the store sends, it
-// starts with the tenant.
-func recordFilter(tenant, id string) bson.D {
-	return bson.D{{Key: fieldTenant, Value: tenant}, {Key: fieldID, Value: recordID(tenant, id)}}
-}
-
-// versionFilter selects one record at one version: the guard of every
-// conditional write, atomic because it is a single document's filter.
-func versionFilter(tenant, id string, version int64) bson.D {
-	return append(recordFilter(tenant, id), bson.E{Key: fieldVersion, Value: version})
-}
 
 // dataProjection fetches what a Record is made of.
 func dataProjection() bson.D {
@@ -110,8 +93,9 @@ type stored struct {
 	keys    []string
 }
 
+// load reads the whole stored record.
 func (kd *kindDef) load(ctx context.Context, op, tenant, id string) (stored, error) {
-	raw, err := kd.coll.findOne(ctx, recordFilter(tenant, id))
+	raw, err := kd.coll.findOne(ctx, kd.recordFilter(tenant, id))
 	if err != nil {
 		return stored{}, mapError(op, kd.kind.Name, id, err)
 	}
@@ -133,7 +117,7 @@ func (s *Store) Get(ctx context.Context, tenant, kind, id string) (backend.Recor
 	// Records are immutable once decoded, so callers that share a round
 	// trip share the record.
 	return s.reads.do(ctx, recordKey{kind, tenant, id}, func(ctx context.Context) (backend.Record, error) {
-		raw, err := kd.coll.findOne(ctx, recordFilter(tenant, id), options.FindOne().SetProjection(dataProjection()))
+		raw, err := kd.coll.findOne(ctx, kd.recordFilter(tenant, id), options.FindOne().SetProjection(dataProjection()))
 		if err != nil {
 			return backend.Record{}, mapError(op, kind, id, err)
 		}
@@ -153,7 +137,8 @@ func (s *Store) Create(ctx context.Context, tenant, kind, id string, doc backend
 	if doc == nil {
 		return backend.Record{}, fmt.Errorf("mongo: %s %s %q: nil document", op, kind, id)
 	}
-	d, keys, err := kd.recordDoc(tenant, id, bson.NewObjectID().Hex(), 1, doc)
+	gen := bson.NewObjectID().Hex()
+	d, keys, err := kd.recordDoc(tenant, id, gen, 1, doc)
 	if err != nil {
 		return backend.Record{}, err
 	}
@@ -166,30 +151,106 @@ func (s *Store) Create(ctx context.Context, tenant, kind, id string, doc backend
 		return backend.Record{}, mapError(op, kind, id, err)
 	}
 	if err := w.confirm(ctx); err != nil {
-		kd.undo(ctx, tenant, id, 1, nil)
+		s.undo(ctx, kd, tenant, id, gen, 1, nil)
 		return backend.Record{}, err
 	}
 	return backend.Record{ID: id, Version: 1, Doc: doc}, nil
 }
 
 // undo takes back a record write whose reservations were lost: it deletes
-// the record written at version, or puts back prev, if the record is still
-// as written.
-func (kd *kindDef) undo(ctx context.Context, tenant, id string, version int64, prev bson.Raw) {
+// the record written at (gen, version) (a create's), or puts back prev, if
+// the record is still as written. It runs even when ctx is done.
+//
+// Like any write out of (gen, version), it is guarded by that state, and on
+// FerretDB it first takes the ticket of the transition to version+1. If
+// another write holds that transition, that write read this one and builds
+// on it: the write then stays, as it does on MongoDB when the guard finds
+// the record moved. Either way it stays only if the writer stalled past its
+// reservations' lease, and Verify reports what it leaves.
+func (s *Store) undo(ctx context.Context, kd *kindDef, tenant, id, gen string, version int64, prev bson.Raw) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
 	defer cancel()
-	if prev == nil {
-		_, _ = kd.coll.deleteOne(ctx, versionFilter(tenant, id, version))
+	tk, err := s.ticket(ctx, kd, tenant, id, gen, version+1)
+	if err != nil {
 		return
 	}
-	_, _ = kd.coll.replaceOne(ctx, versionFilter(tenant, id, version), prev)
+	var next any // nil: delete
+	if prev != nil {
+		next = prev
+	}
+	ok, err := kd.writeAt(ctx, tk, tenant, id, gen, version, next)
+	if err == nil && ok && prev == nil {
+		// The incarnation is gone: so are its tickets.
+		tk.done(ctx, true)
+		return
+	}
+	// The record is back at an earlier version (or was never changed
+	// here): its transition to version+1 is for a later write to take.
+	tk.release(ctx)
+}
+
+// writeAt replaces the record with d, or deletes it when d is nil, if it is
+// in generation gen at version; it reports whether it did. This is the
+// compare-and-swap every Replace, Delete and undo ends with.
+//
+// With no ticket (on MongoDB) the state is part of the filter,
+// {t, _id, v, g}, and MongoDB applies a single document's filter and write
+// atomically.
+//
+// With a ticket (on FerretDB) the filter is {_id} alone, which FerretDB
+// finds by its index, and the state is checked in Go: the record is read
+// by _id, compared with (gen, version), and then written by _id. That is
+// the check-then-write FerretDB itself runs for a filter with more fields
+// (it selects, evaluates the filter in Go and writes by _id, outside any
+// lock), and it is as safe, because the caller holds tk, the ticket of the
+// transition out of (gen, version): every write that moves a record out of
+// a state first takes the ticket of that transition (Replace, Delete and
+// undo all do; Create only inserts, which fails on an existing record;
+// Verify writes no records), and the ticket's insert admits one writer per
+// transition. So once the record is read at (gen, version), nothing else
+// changes it before this write lands, unless this writer stalls past the
+// ticket's lease (see ticket.go). The check is not redundant with the read
+// that chose gen and version: a ticket is also won by a writer whose record
+// has moved on meanwhile (an expired or collected ticket of a transition
+// already made), and the check is what turns such a writer away. The
+// generation is part of the state because tickets are per generation: a
+// record deleted and created again must not be written by a writer that
+// read its predecessor (its tickets do not exclude the new incarnation's
+// writers), and MongoDB's filter checks it too, so the two behave alike.
+func (kd *kindDef) writeAt(ctx context.Context, tk *ticket, tenant, id, gen string, version int64, d any) (bool, error) {
+	f := kd.recordFilter(tenant, id)
+	if tk == nil {
+		f = append(f, bson.E{Key: fieldVersion, Value: version}, bson.E{Key: fieldGen, Value: gen})
+	} else {
+		raw, err := kd.coll.findOne(ctx, f, options.FindOne().SetProjection(bson.D{{Key: fieldVersion, Value: 1}, {Key: fieldGen, Value: 1}}))
+		if errors.Is(err, mongodrv.ErrNoDocuments) {
+			return false, nil
+		}
+		if err != nil {
+			return false, err
+		}
+		v, _ := raw.Lookup(fieldVersion).AsInt64OK()
+		g, _ := raw.Lookup(fieldGen).StringValueOK()
+		if v != version || g != gen {
+			return false, nil
+		}
+	}
+	if d == nil {
+		n, err := kd.coll.deleteOne(ctx, f)
+		return n == 1, err
+	}
+	res, err := kd.coll.replaceOne(ctx, f, d)
+	if err != nil {
+		return false, err
+	}
+	return res.MatchedCount == 1, nil
 }
 
 // Replace overwrites the record's document when its version is ifVersion
 // (any version when 0) and returns the record with its new version. The
-// write is guarded by the version read ({_id, v}), on FerretDB through a
-// write ticket (see ticket.go); with ifVersion 0 a write that loses a race
-// starts again.
+// write is guarded by the generation and version read (see writeAt), on
+// FerretDB under a write ticket (see ticket.go); with ifVersion 0 a write
+// that loses a race starts again.
 func (s *Store) Replace(ctx context.Context, tenant, kind, id string, doc backend.Document, ifVersion int64) (backend.Record, error) {
 	const op = "replace"
 	kd, err := s.begin(ctx, op, kind, id)
@@ -258,8 +319,8 @@ func (s *Store) Replace(ctx context.Context, tenant, kind, id string, doc backen
 			tk.release(ctx)
 			return backend.Record{}, err
 		}
-		res, err := kd.coll.replaceOne(ctx, versionFilter(tenant, id, prev.version), d)
-		if err != nil || res.MatchedCount == 0 {
+		ok, err := kd.writeAt(ctx, tk, tenant, id, prev.gen, prev.version, d)
+		if err != nil || !ok {
 			w.abandon(ctx)
 			tk.release(ctx)
 			if err != nil {
@@ -275,7 +336,7 @@ func (s *Store) Replace(ctx context.Context, tenant, kind, id string, doc backen
 			continue
 		}
 		if err := w.confirm(ctx); err != nil {
-			kd.undo(ctx, tenant, id, next, prev.raw)
+			s.undo(ctx, kd, tenant, id, prev.gen, next, prev.raw)
 			tk.release(ctx)
 			return backend.Record{}, err
 		}
@@ -330,8 +391,8 @@ func (s *Store) Delete(ctx context.Context, tenant, kind, id string, ifVersion i
 		if err != nil {
 			return mapError(op, kind, id, err)
 		}
-		n, err := kd.coll.deleteOne(ctx, versionFilter(tenant, id, prev.version))
-		if err != nil || n == 0 {
+		ok, err := kd.writeAt(ctx, tk, tenant, id, prev.gen, prev.version, nil)
+		if err != nil || !ok {
 			tk.release(ctx)
 			if err != nil {
 				return mapError(op, kind, id, err)
