@@ -132,13 +132,14 @@
 //     filter it reads and decodes the whole collection, so a point
 //     operation would take time linear in the collection. Every point
 //     operation therefore sends {_id: <string>} alone there, and checks
-//     the rest of what it would have filtered on in Go. (FerretDB v1.24
-//     then compares _ferretdb_sjson->'$._id', an expression its own _id
-//     index, on _ferretdb_sjson->"_id", does not serve, so SQLite still
-//     scans the table, if some twenty times faster than decoding every
-//     document in Go; a FerretDB built with that expression as
-//     _ferretdb_sjson->'_id' finds the document by the index, and a Get
-//     no longer depends on the collection's size);
+//     the rest of what it would have filtered on in Go. (Stock FerretDB
+//     v1.24 then compares _ferretdb_sjson->'$._id', an expression its own
+//     _id index, on _ferretdb_sjson->"_id", does not serve, so SQLite
+//     still scans the table, if some twenty times faster than decoding
+//     every document in Go. scripts/mongo-test-server.sh builds FerretDB
+//     with that expression as _ferretdb_sjson->'_id', which finds the
+//     document by the index: a Get no longer depends on the collection's
+//     size);
 //   - guarded updates and deletes are not atomic: writes take tickets, as
 //     above;
 //   - $elemMatch over sub-documents is wrong (it matches nothing or does

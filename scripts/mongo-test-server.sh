@@ -21,7 +21,7 @@
 #   USERDIR_FERRETDB_LOG_LEVEL
 #                   FerretDB log level: debug, info, warn, error (default error)
 #
-# Everything lives in $USERDIR_CACHE/ferretdb-v1.24.0/: the ferretdb binary,
+# Everything lives in $USERDIR_CACHE/ferretdb-v1.24.0-idindex/: the ferretdb binary,
 # the mongowait helper (scripts/mongowait, its own module), server.state
 # ("PID PORT"), server.log and run/ (SQLite data and FerretDB state, wiped at
 # each start). The server is started with setsid+nohup and outlives this
@@ -30,11 +30,14 @@ set -euo pipefail
 
 readonly FERRETDB_MODULE=github.com/FerretDB/FerretDB
 readonly FERRETDB_VERSION=v1.24.0
+# The build carries one patch (see patch_ferretdb); the suffix keeps its
+# binary apart from an unpatched build in the same cache.
+readonly FERRETDB_BUILD=$FERRETDB_VERSION-idindex
 readonly START_TIMEOUT=60 # seconds
 
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 CACHE_ROOT=${USERDIR_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/userdir}
-CACHE_DIR=$CACHE_ROOT/ferretdb-$FERRETDB_VERSION
+CACHE_DIR=$CACHE_ROOT/ferretdb-$FERRETDB_BUILD
 BIN=$CACHE_DIR/ferretdb
 STATE_FILE=$CACHE_DIR/server.state
 LOG_FILE=$CACHE_DIR/server.log
@@ -52,6 +55,20 @@ die() { log "error: $*"; exit 1; }
 # independent of the caller's environment and of any enclosing repository.
 go_env() {
 	env GOFLAGS='-mod=mod -buildvcs=false' GOWORK=off CGO_ENABLED=0 "$@"
+}
+
+# patch_ferretdb fixes, in the source tree $1, the one FerretDB v1.24.0 bug
+# that makes its SQLite backend unusable beyond toy sizes: the filter it
+# pushes down for {_id: <string>} reads the column as ->'$._id' while the
+# _id index is on ->"_id", and SQLite uses an expression index only for the
+# same expression, so every point read, update and delete scanned the whole
+# table (a Get took 150 ms among 20,000 records; 0.5 ms patched). Both
+# spellings extract the same value.
+patch_ferretdb() {
+	local file=$1/internal/backends/sqlite/metadata/metadata.go
+	sed -i "s|IDColumn = DefaultColumn + \"->'\$._id'\"|IDColumn = DefaultColumn + \"->'_id'\"|" "$file"
+	grep -q "IDColumn = DefaultColumn + \"->'_id'\"" "$file" ||
+		die "patching FerretDB failed: $file does not read as expected"
 }
 
 # build_ferretdb builds $BIN unless it already exists.
@@ -80,6 +97,8 @@ build_ferretdb() {
 	if [[ -n $commit ]]; then
 		printf '%s\n' "$commit" >"$BUILD_TMP/src/build/version/commit.txt"
 	fi
+
+	patch_ferretdb "$BUILD_TMP/src"
 
 	(cd "$BUILD_TMP/src" && go_env go build -trimpath -o "$BUILD_TMP/ferretdb" ./cmd/ferretdb) >&2 ||
 		die "building FerretDB failed"
