@@ -152,19 +152,22 @@ func importChecked(ctx context.Context, users *directory.Users, seq iter.Seq[dir
 	return nil
 }
 
-// deepCursor walks depth pages of limit users in the default order and
-// returns the cursor of the next page.
+// deepCursor returns the cursor of the page after depth pages of limit
+// users in the default order. A cursor names a position, not a page size,
+// so it walks there in pages of the largest size: a tenth of the queries,
+// which matters where every list scans the collection (FerretDB).
 func deepCursor(ctx context.Context, users *directory.Users, depth int) (string, error) {
 	cursor := ""
-	for p := range depth {
-		page, err := users.List(ctx, directory.ListOptions{Limit: pageLimit, Cursor: cursor})
+	for left := depth * pageLimit; left > 0; {
+		n := min(left, directory.MaxLimit)
+		page, err := users.List(ctx, directory.ListOptions{Limit: n, Cursor: cursor})
 		if err != nil {
 			return "", err
 		}
 		if page.Next == "" {
-			return "", fmt.Errorf("the list ended at page %d of %d", p+1, depth)
+			return "", fmt.Errorf("the list ended %d users short of page %d", left-len(page.Users), depth+1)
 		}
-		cursor = page.Next
+		cursor, left = page.Next, left-n
 	}
 	return cursor, nil
 }

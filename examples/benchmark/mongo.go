@@ -57,11 +57,12 @@ func (b *bench) mongoRows(ctx context.Context) error {
 	s := b.ds.pick(n, 1)
 
 	if b.want("P1") {
-		// A record's _id is {t: tenant, i: id} (see the mongo package).
+		// A record's _id is "<len(tenant)>:<tenant>:<id>" (see the mongo
+		// package's layout).
 		coll := st.Database().Collection("users")
 		filters := make([]bson.D, len(s.ids))
 		for i, id := range s.ids {
-			filters[i] = bson.D{{Key: "_id", Value: bson.D{{Key: "t", Value: tenant}, {Key: "i", Value: id}}}}
+			filters[i] = bson.D{{Key: "_id", Value: fmt.Sprintf("%d:%s:%s", len(tenant), tenant, id)}}
 			if _, err := coll.FindOne(ctx, filters[i]).Raw(); err != nil {
 				return fmt.Errorf("P1: raw read of %s: %w (has the mongo document layout changed?)", id, err)
 			}
