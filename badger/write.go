@@ -32,8 +32,10 @@ func (s *Store) Get(ctx context.Context, tenant, kind, id string) (backend.Recor
 		if err != nil {
 			return err
 		}
-		ver, doc, decoded = decodeItem(kd, item)
-		return nil
+		return item.Value(func(raw []byte) error {
+			ver, doc, decoded = decodeRecord(kd, raw)
+			return nil
+		})
 	})
 	if err != nil {
 		return backend.Record{}, mapErr(op, kind, id, err)

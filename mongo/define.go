@@ -106,12 +106,38 @@ func (s *Store) Define(ctx context.Context, kinds ...backend.Kind) error {
 		if err != nil {
 			return fmt.Errorf("mongo: define: %w", err)
 		}
+		if err := kd.checkLayout(ctx); err != nil {
+			return fmt.Errorf("mongo: define: kind %s: %w", k.Name, err)
+		}
 		if err := kd.createIndexes(ctx); err != nil {
 			return fmt.Errorf("mongo: define: kind %s: %w", k.Name, err)
 		}
 		next[k.Name] = kd
 	}
 	s.kinds.Store(&next)
+	return nil
+}
+
+// checkLayout refuses a kind whose records or reservations were written
+// with an earlier layout, whose _id was a sub-document: this layout would
+// not find them by _id, so reads would miss them and a reservation would
+// not hold its key. Every document of a collection has one layout, so one
+// document tells; an unfiltered, unsorted find of one is cheap on every
+// server, FerretDB included.
+func (kd *kindDef) checkLayout(ctx context.Context) error {
+	for _, c := range []collection{kd.coll, kd.res} {
+		raw, err := c.findOne(ctx, bson.D{}, options.FindOne().SetProjection(bson.D{{Key: fieldID, Value: 1}}))
+		if errors.Is(err, mongodrv.ErrNoDocuments) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if id := raw.Lookup(fieldID); id.Type != bson.TypeString {
+			return &backend.Error{Op: "define", Kind: kd.kind.Name, Err: backend.ErrUnsupported,
+				Cause: fmt.Errorf("collection %s holds documents written with an earlier layout (an _id of BSON type %s, not a string); this version cannot read them", c.c.Name(), id.Type)}
+		}
+	}
 	return nil
 }
 

@@ -46,7 +46,7 @@
 //
 // This layout replaced one whose _id was the sub-document {t, i}: records,
 // reservations and tickets written by that layout are not readable by this
-// one.
+// one, and Define refuses a kind whose collections hold them (ErrUnsupported).
 //
 // d is decoded with the kind's Codec on every read; x, c and u are derived
 // from the document on every write and never read back as data.

@@ -111,8 +111,9 @@ type readSlot struct {
 }
 
 type readCall struct {
-	done chan struct{}
-	rec  readResult
+	done   chan struct{}
+	rec    readResult
+	joined int // callers waiting for this round trip besides its leader; final once it is in flight
 }
 
 type readResult struct {
@@ -135,6 +136,7 @@ func (r *reads) do(ctx context.Context, k recordKey, fetch func(context.Context)
 		r.m[k] = slot
 	}
 	if c := slot.next; c != nil {
+		c.joined++
 		r.mu.Unlock()
 		return r.wait(ctx, c, fetch)
 	}
@@ -164,6 +166,10 @@ func (r *reads) do(ctx context.Context, k recordKey, fetch func(context.Context)
 	}
 	c.rec.rec, c.rec.err = fetch(ctx)
 	r.mu.Lock()
+	if c.joined > 0 {
+		// The callers share one document: none of them owns it.
+		c.rec.rec.Owned = false
+	}
 	if slot.inflight == c {
 		slot.inflight = slot.next
 		slot.next = nil

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"go.mongodb.org/mongo-driver/v2/bson"
 	mongodrv "go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
@@ -695,4 +697,44 @@ func TestClaimsOracle(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestRefusesEarlierLayout checks that a database whose records or
+// reservations have the earlier layout's sub-document _id is refused at
+// Define, rather than read without finding them by _id.
+func TestRefusesEarlierLayout(t *testing.T) {
+	cases := []struct {
+		name string
+		coll string
+		doc  bson.D
+	}{
+		{"record", "users", bson.D{{Key: "_id", Value: bson.D{{Key: "t", Value: "acme"}, {Key: "i", Value: "u1"}}}, {Key: "t", Value: "acme"}, {Key: "i", Value: "u1"}}},
+		{"reservation", "users_unique", bson.D{{Key: "_id", Value: bson.D{{Key: "t", Value: "acme"}, {Key: "k", Value: "userName\x0061"}}}, {Key: "t", Value: "acme"}}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			client := testClient(t)
+			db := testDatabase(t, client)
+			_, err := client.Database(db).Collection(c.coll).InsertOne(ctx, c.doc)
+			require.NoError(t, err)
+			s, err := New(ctx, client, db, Options{})
+			require.NoError(t, err)
+			defer s.Close()
+			_, err = directory.New(s)
+			require.Error(t, err)
+			assert.ErrorIs(t, err, backend.ErrUnsupported)
+			assert.Contains(t, err.Error(), c.coll)
+		})
+	}
+	t.Run("current layout", func(t *testing.T) {
+		s := testStore(t, Options{})
+		d, err := directory.New(s)
+		require.NoError(t, err)
+		_, err = d.Users("acme").Create(context.Background(), directory.User{UserName: "ada"})
+		require.NoError(t, err)
+		_, err = directory.New(s)
+		assert.NoError(t, err, "a database of the current layout opens again")
+	})
 }

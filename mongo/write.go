@@ -115,7 +115,8 @@ func (s *Store) Get(ctx context.Context, tenant, kind, id string) (backend.Recor
 		return backend.Record{}, err
 	}
 	// Records are immutable once decoded, so callers that share a round
-	// trip share the record.
+	// trip share the record; only a caller that had the round trip to
+	// itself owns its document (see reads.do).
 	return s.reads.do(ctx, recordKey{kind, tenant, id}, func(ctx context.Context) (backend.Record, error) {
 		raw, err := kd.coll.findOne(ctx, kd.recordFilter(tenant, id), options.FindOne().SetProjection(dataProjection()))
 		if err != nil {
