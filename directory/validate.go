@@ -46,8 +46,22 @@ func validTenant(t string) error {
 	return nil
 }
 
+// The bytes of [A-Za-z0-9._~-] as bit sets: idBytesLo has bit c set for
+// such a byte c below 64, idBytesHi bit c-64 for one from 64 to 127.
+const (
+	idBytesLo = 1<<'-' | 1<<'.' | (1<<10-1)<<'0'
+	idBytesHi = (1<<26-1)<<('A'-64) | 1<<('_'-64) | (1<<26-1)<<('a'-64) | 1<<('~'-64)
+)
+
+// isIDByte reports whether c is one of [A-Za-z0-9._~-]. It tests a bit
+// rather than ranges: ids mix digits and letters, whose range tests the
+// processor cannot predict.
 func isIDByte(c byte) bool {
-	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-' || c == '~'
+	mask := uint64(idBytesLo)
+	if c >= 64 {
+		mask = idBytesHi
+	}
+	return c < 128 && mask>>(c&63)&1 != 0
 }
 
 // validID checks a record id supplied by a caller: 1–128 characters of
