@@ -251,20 +251,6 @@ func parseKey(k []byte) (key, error) {
 	return p, nil
 }
 
-// successor returns the least key greater than every key that starts with
-// prefix, or nil when there is none (prefix is all 0xFF bytes).
-func successor(prefix []byte) []byte {
-	for i := len(prefix) - 1; i >= 0; i-- {
-		if prefix[i] != 0xFF {
-			s := make([]byte, i+1)
-			copy(s, prefix)
-			s[i]++
-			return s
-		}
-	}
-	return nil
-}
-
 // appendRecordValue appends a record's stored value: its version and its
 // encoded document.
 func appendRecordValue(dst []byte, version int64, doc []byte) []byte {

@@ -135,27 +135,6 @@ func TestEntryOrder(t *testing.T) {
 	}
 }
 
-func TestSuccessor(t *testing.T) {
-	r := rand.New(rand.NewPCG(7, 8))
-	for range 5000 {
-		p := []byte(randString(r))
-		s := successor(p)
-		if s == nil {
-			if bytes.Count(p, []byte{0xFF}) != len(p) {
-				t.Fatalf("successor(%x) = nil", p)
-			}
-			continue
-		}
-		k := append(append([]byte(nil), p...), randString(r)...)
-		if bytes.Compare(k, s) >= 0 || bytes.Compare(p, s) >= 0 {
-			t.Fatalf("successor(%x) = %x is not above %x", p, s, k)
-		}
-		if other := []byte(randString(r)); !bytes.HasPrefix(other, p) && bytes.Compare(other, p) > 0 && bytes.Compare(other, s) < 0 {
-			t.Fatalf("%x lies between %x and its successor %x", other, p, s)
-		}
-	}
-}
-
 func TestRecordValue(t *testing.T) {
 	v := appendRecordValue(nil, 42, []byte(`{"a":1}`))
 	ver, doc, err := splitRecordValue(v)

@@ -210,14 +210,14 @@ func (x *runner) ids(pl *plan) (map[string]struct{}, error) {
 
 // scanSpan calls fn with the id of every entry in an index span, in index
 // order.
-func (x *runner) scanSpan(sp span, fn func(id string)) error {
-	ix := x.kd.indexes[sp.ix]
-	prefix := indexPrefix(x.kd.spaces[sp.ix], x.tenant, x.kd.kind.Name, ix.Name)
+func (x *runner) scanSpan(sp backend.Span, fn func(id string)) error {
+	ix := x.kd.indexes[sp.Index]
+	prefix := indexPrefix(x.kd.spaces[sp.Index], x.tenant, x.kd.kind.Name, ix.Name)
 	txn := x.rd.txn
-	if ix.Unique && sp.point {
+	if ix.Unique && sp.Point {
 		// A unique value has one key: a point read, which badger answers
 		// from the bloom filters without an iterator.
-		item, err := txn.Get(uniqueKey(prefix, sp.lo))
+		item, err := txn.Get(uniqueKey(prefix, sp.Lo))
 		if errors.Is(err, badgerdb.ErrKeyNotFound) {
 			return nil
 		}
@@ -226,13 +226,13 @@ func (x *runner) scanSpan(sp span, fn func(id string)) error {
 		}
 		return item.Value(func(v []byte) error { fn(string(v)); return nil })
 	}
-	opts := badgerdb.IteratorOptions{Prefix: append(prefix, sp.prefix...)}
+	opts := badgerdb.IteratorOptions{Prefix: append(prefix, sp.Prefix...)}
 	it := txn.NewIterator(opts)
 	defer it.Close()
-	lo := append(slices.Clip(prefix), sp.lo...)
+	lo := append(slices.Clip(prefix), sp.Lo...)
 	var hi []byte
-	if sp.hi != nil {
-		hi = append(slices.Clip(prefix), sp.hi...)
+	if sp.Hi != nil {
+		hi = append(slices.Clip(prefix), sp.Hi...)
 	}
 	n := 0
 	for it.Seek(lo); it.Valid(); it.Next() {
@@ -325,7 +325,7 @@ func (x *runner) walkRecords(after *backend.Position, backward bool, match func(
 	case after != nil:
 		seek = recordKey(x.tenant, x.kd.kind.Name, after.ID)
 	case backward:
-		seek = successor(prefix)
+		seek = backend.Successor(prefix)
 	default:
 		seek = prefix
 	}
@@ -567,7 +567,7 @@ func (x *runner) count(q backend.Query) (int, error) {
 		}
 		return n, nil
 	case pl != nil && exact:
-		if pl.op == 's' && !x.kd.indexes[pl.span.ix].Attr.Multi {
+		if pl.op == 's' && !x.kd.indexes[pl.span.Index].Attr.Multi {
 			// A single-valued attribute has one entry per record.
 			n := 0
 			err := x.scanSpan(pl.span, func(string) { n++ })
