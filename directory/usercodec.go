@@ -488,26 +488,20 @@ func appendString(b []byte, s string) []byte {
 }
 
 // appendElem appends an element of a list: flags, with the presence bits
-// of s1, s2 and s3 added, then the non-empty strings.
+// of s1, s2 and s3 added (elemFirst, elemSecond, elemThird), then the
+// non-empty strings.
 func appendElem(b []byte, flags byte, s1, s2, s3 string) []byte {
-	if s1 != "" {
-		flags |= elemFirst
-	}
-	if s2 != "" {
-		flags |= elemSecond
-	}
-	if s3 != "" {
-		flags |= elemThird
+	strs := [...]string{s1, s2, s3}
+	for i, s := range strs {
+		if s != "" {
+			flags |= 1 << i
+		}
 	}
 	b = append(b, flags)
-	if s1 != "" {
-		b = appendString(b, s1)
-	}
-	if s2 != "" {
-		b = appendString(b, s2)
-	}
-	if s3 != "" {
-		b = appendString(b, s3)
+	for _, s := range strs {
+		if s != "" {
+			b = appendString(b, s)
+		}
 	}
 	return b
 }
@@ -826,6 +820,15 @@ func (d *userDecoder) str(what string) string {
 	return s
 }
 
+// strIf reads a string when bit is set in the flags f of a list element,
+// and returns "" when it is not.
+func (d *userDecoder) strIf(f, bit byte, what string) string {
+	if f&bit == 0 {
+		return ""
+	}
+	return d.str(what)
+}
+
 // count reads the length of a list whose elements take at least min bytes
 // each, checked against the bytes left before anything is allocated. A
 // list that must not be empty (nonEmpty) is an error when it is.
@@ -974,12 +977,8 @@ func (d *userDecoder) emails(u *userDoc) {
 	for i := range u.Emails {
 		e := &u.Emails[i]
 		f := d.flags("email", elemFirst|elemSecond|emailPrimary|emailVerify)
-		if f&elemFirst != 0 {
-			e.Value = d.str("email value")
-		}
-		if f&elemSecond != 0 {
-			e.Type = d.str("email type")
-		}
+		e.Value = d.strIf(f, elemFirst, "email value")
+		e.Type = d.strIf(f, elemSecond, "email type")
 		e.Primary = f&emailPrimary != 0
 		e.Verified = f&emailVerify != 0
 	}
@@ -995,12 +994,8 @@ func (d *userDecoder) phoneNumbers(u *userDoc) {
 	for i := range u.PhoneNumbers {
 		p := &u.PhoneNumbers[i]
 		f := d.flags("phone number", elemFirst|elemSecond)
-		if f&elemFirst != 0 {
-			p.Value = d.str("phone number value")
-		}
-		if f&elemSecond != 0 {
-			p.Type = d.str("phone number type")
-		}
+		p.Value = d.strIf(f, elemFirst, "phone number value")
+		p.Type = d.strIf(f, elemSecond, "phone number type")
 	}
 }
 
@@ -1014,15 +1009,9 @@ func (d *userDecoder) roles(u *userDoc) {
 	for i := range u.Roles {
 		r := &u.Roles[i]
 		f := d.flags("role", elemFirst|elemSecond|elemThird|rolePrimary)
-		if f&elemFirst != 0 {
-			r.Value = d.str("role value")
-		}
-		if f&elemSecond != 0 {
-			r.Display = d.str("role display")
-		}
-		if f&elemThird != 0 {
-			r.Type = d.str("role type")
-		}
+		r.Value = d.strIf(f, elemFirst, "role value")
+		r.Display = d.strIf(f, elemSecond, "role display")
+		r.Type = d.strIf(f, elemThird, "role type")
 		r.Primary = f&rolePrimary != 0
 	}
 }
@@ -1037,12 +1026,8 @@ func (d *userDecoder) groups(u *userDoc) {
 	for i := range u.Groups {
 		g := &u.Groups[i]
 		f := d.flags("group", elemFirst|elemSecond)
-		if f&elemFirst != 0 {
-			g.Value = d.str("group value")
-		}
-		if f&elemSecond != 0 {
-			g.Display = d.str("group display")
-		}
+		g.Value = d.strIf(f, elemFirst, "group value")
+		g.Display = d.strIf(f, elemSecond, "group display")
 	}
 }
 
