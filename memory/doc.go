@@ -9,7 +9,10 @@
 // all of them copy-on-write B-trees (github.com/google/btree). An index
 // entry's key is the value key computed by backend.CompiledIndex.Keys
 // followed by the encoded record id, so non-unique indexes hold one entry
-// per (value, record) and scans come out in (value, id) order.
+// per (value, record) and scans come out in (value, id) order. Beside the
+// trees, persistent hash tries find a record by id and by the value of a
+// unique index in a few steps and one string comparison, where a B-tree
+// of a million records compares about twenty.
 //
 // # Concurrency
 //

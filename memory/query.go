@@ -38,7 +38,7 @@ func (t *table) selective(a *access, limit int) bool {
 func (t *table) estimate(a *access, limit int) int {
 	if a.l == nil {
 		n := 0
-		t.ascend(a.leaf, func(entry) bool {
+		t.ascend(a.leaf, func(*row) bool {
 			n++
 			return n < limit
 		})
@@ -162,7 +162,7 @@ func (t *table) collect(ctx context.Context, l leaf, limit int) ([]*row, bool, e
 		n   int
 	)
 	complete := true
-	visit := func(e entry) bool {
+	visit := func(w *row) bool {
 		if n == limit {
 			complete = false
 			return false
@@ -172,7 +172,7 @@ func (t *table) collect(ctx context.Context, l leaf, limit int) ([]*row, bool, e
 				return false
 			}
 		}
-		out = append(out, e.r)
+		out = append(out, w)
 		return true
 	}
 	t.ascend(l, visit)
@@ -190,13 +190,21 @@ func (t *table) collect(ctx context.Context, l leaf, limit int) ([]*row, bool, e
 	return out, true, nil
 }
 
-// ascend visits the entries of the leaf's range in order.
-func (t *table) ascend(l leaf, visit func(entry) bool) {
+// ascend visits the rows of the entries in the leaf's range, in entry
+// order. One value of a unique index is found through its hash trie.
+func (t *table) ascend(l leaf, visit func(*row) bool) {
+	if l.point && t.unique[l.ix] != nil {
+		if w := t.owner(l.ix, l.lo); w != nil {
+			visit(w)
+		}
+		return
+	}
+	each := func(e entry) bool { return visit(e.r) }
 	tree := t.indexes[l.ix]
 	if l.open {
-		tree.AscendGreaterOrEqual(entry{key: l.lo}, visit)
+		tree.AscendGreaterOrEqual(entry{key: l.lo}, each)
 	} else if l.lo < l.hi {
-		tree.AscendRange(entry{key: l.lo}, entry{key: l.hi}, visit)
+		tree.AscendRange(entry{key: l.lo}, entry{key: l.hi}, each)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"sync"
 	"sync/atomic"
 
@@ -27,12 +28,15 @@ type Store struct {
 	tenantMu sync.Mutex
 	tenants  atomic.Pointer[btree.BTreeG[tenantItem]]
 
+	// seed is the hash seed of every table's tries, chosen at random.
+	seed maphash.Seed
+
 	closed atomic.Bool
 }
 
 // New returns an empty store.
 func New() *Store {
-	s := &Store{}
+	s := &Store{seed: maphash.MakeSeed()}
 	kinds := map[string]*kindDef{}
 	s.kinds.Store(&kinds)
 	s.tenants.Store(btree.NewG(degree, lessTenant))
@@ -41,7 +45,8 @@ func New() *Store {
 
 // kindDef is a defined kind with its indexes compiled. It is immutable.
 type kindDef struct {
-	ord     int // position of the kind's table in a snapshot
+	ord     int          // position of the kind's table in a snapshot
+	seed    maphash.Seed // the store's hash seed, for the tables' tries
 	kind    backend.Kind
 	indexes []backend.CompiledIndex
 }
@@ -107,7 +112,7 @@ func (s *Store) Define(ctx context.Context, kinds ...backend.Kind) error {
 				return fmt.Errorf("memory: define: kind %s: index %s: attribute %s is complex, not a scalar", k.Name, ix.Name, ix.Attr.Name)
 			}
 		}
-		kd := &kindDef{ord: len(next), kind: k, indexes: compiled}
+		kd := &kindDef{ord: len(next), seed: s.seed, kind: k, indexes: compiled}
 		if old, ok := cur[k.Name]; ok {
 			if !sameIndexes(old.indexes, compiled) {
 				return fmt.Errorf("memory: define: kind %s: indexes differ from its earlier definition", k.Name)

@@ -1,7 +1,7 @@
 package memory
 
 import (
-	"strings"
+	"hash/maphash"
 
 	"github.com/google/btree"
 
@@ -41,10 +41,16 @@ func (s *snapshot) with(kd *kindDef, tb *table) *snapshot {
 }
 
 // table is one kind's records in one tenant: the primary tree ordered by
-// id and one tree per declared index, in the order of kindDef.indexes.
+// id and one tree per declared index, in the order of kindDef.indexes, and
+// the hash tries that find a row by id (ids) and by the value key of a
+// unique index (unique, at the index's position; nil for an index that is
+// not unique).
 type table struct {
 	primary *btree.BTreeG[rowItem]
 	indexes []*btree.BTreeG[entry]
+	ids     *hnode
+	unique  []*hnode
+	seed    maphash.Seed // the tries' hash seed: the store's
 	// keyless counts, per index, the rows that have no key in it. A sorted
 	// scan of an index only sees every row when the count is zero.
 	keyless []int
@@ -107,11 +113,13 @@ func (t *table) get(id string) *row {
 	if t == nil {
 		return nil
 	}
-	it, ok := t.primary.Get(rowItem{id: id})
-	if !ok {
-		return nil
-	}
-	return it.r
+	return hget(t.ids, t.seed, id)
+}
+
+// owner returns the row holding the value key vk in unique index i, or
+// nil.
+func (t *table) owner(i int, vk string) *row {
+	return hget(t.unique[i], t.seed, vk)
 }
 
 // len returns the number of rows.
@@ -133,19 +141,7 @@ func (t *table) clash(kd *kindDef, id string, keys [][]string, idLen int) int {
 			continue
 		}
 		for _, k := range keys[i] {
-			vk := k[:len(k)-idLen]
-			taken := false
-			t.indexes[i].AscendGreaterOrEqual(entry{key: vk}, func(e entry) bool {
-				if !strings.HasPrefix(e.key, vk) {
-					return false
-				}
-				if e.r.rec.ID != id {
-					taken = true
-					return false
-				}
-				return true
-			})
-			if taken {
+			if r := t.owner(i, k[:len(k)-idLen]); r != nil && r.rec.ID != id {
 				return i
 			}
 		}
@@ -159,14 +155,16 @@ func (t *table) clash(kd *kindDef, id string, keys [][]string, idLen int) int {
 // in place), and trees the write does not touch are shared as they are.
 type writer struct {
 	t     *table
+	kd    *kindDef
 	owned []bool // index trees already cloned for this write
 }
 
 // write starts the next version of t (nil: a new, empty table).
 func (t *table) write(kd *kindDef) *writer {
-	n := &table{indexes: make([]*btree.BTreeG[entry], len(kd.indexes))}
-	w := &writer{t: n, owned: make([]bool, len(kd.indexes))}
+	n := &table{indexes: make([]*btree.BTreeG[entry], len(kd.indexes)), unique: make([]*hnode, len(kd.indexes))}
+	w := &writer{t: n, kd: kd, owned: make([]bool, len(kd.indexes))}
 	if t == nil {
+		n.seed = kd.seed
 		n.primary = btree.NewG(degree, lessRow)
 		for i := range n.indexes {
 			n.indexes[i] = btree.NewG(degree, lessEntry)
@@ -176,6 +174,8 @@ func (t *table) write(kd *kindDef) *writer {
 		return w
 	}
 	n.primary = t.primary.Clone()
+	n.ids, n.seed = t.ids, t.seed
+	copy(n.unique, t.unique)
 	copy(n.indexes, t.indexes)
 	n.keyless = append([]int(nil), t.keyless...)
 	return w
@@ -193,6 +193,8 @@ func (w *writer) index(i int) *btree.BTreeG[entry] {
 // insert adds a row that is not in the table.
 func (w *writer) insert(r *row) {
 	w.t.primary.ReplaceOrInsert(rowItem{id: r.rec.ID, r: r})
+	w.t.ids = hput(w.t.ids, w.t.seed, r.rec.ID, r)
+	idLen := len(idKey(r.rec.ID))
 	for i := range w.t.indexes {
 		ks := keysAt(r, i)
 		if len(ks) == 0 {
@@ -200,6 +202,7 @@ func (w *writer) insert(r *row) {
 		}
 		for _, k := range ks {
 			w.index(i).ReplaceOrInsert(entry{key: k, r: r})
+			w.own(i, k[:len(k)-idLen], r)
 		}
 	}
 }
@@ -207,6 +210,8 @@ func (w *writer) insert(r *row) {
 // remove deletes a row of the table.
 func (w *writer) remove(r *row) {
 	w.t.primary.Delete(rowItem{id: r.rec.ID})
+	w.t.ids = hdel(w.t.ids, w.t.seed, r.rec.ID)
+	idLen := len(idKey(r.rec.ID))
 	for i := range w.t.indexes {
 		ks := keysAt(r, i)
 		if len(ks) == 0 {
@@ -214,7 +219,21 @@ func (w *writer) remove(r *row) {
 		}
 		for _, k := range ks {
 			w.index(i).Delete(entry{key: k})
+			w.own(i, k[:len(k)-idLen], nil)
 		}
+	}
+}
+
+// own records r as the holder of value key vk in index i when the index
+// is unique, or frees vk when r is nil.
+func (w *writer) own(i int, vk string, r *row) {
+	if !w.kd.indexes[i].Unique {
+		return
+	}
+	if r == nil {
+		w.t.unique[i] = hdel(w.t.unique[i], w.t.seed, vk)
+	} else {
+		w.t.unique[i] = hput(w.t.unique[i], w.t.seed, vk, r)
 	}
 }
 
@@ -223,6 +242,8 @@ func (w *writer) remove(r *row) {
 // they must still be written, since entries point at their row.
 func (w *writer) replace(old, r *row) {
 	w.t.primary.ReplaceOrInsert(rowItem{id: r.rec.ID, r: r})
+	w.t.ids = hput(w.t.ids, w.t.seed, r.rec.ID, r)
+	idLen := len(idKey(r.rec.ID))
 	for i := range w.t.indexes {
 		oks, nks := keysAt(old, i), keysAt(r, i)
 		if len(oks) == 0 {
@@ -239,10 +260,12 @@ func (w *writer) replace(old, r *row) {
 			}
 			if j == len(nks) || nks[j] != k {
 				w.index(i).Delete(entry{key: k})
+				w.own(i, k[:len(k)-idLen], nil)
 			}
 		}
 		for _, k := range nks {
 			w.index(i).ReplaceOrInsert(entry{key: k, r: r})
+			w.own(i, k[:len(k)-idLen], r)
 		}
 	}
 }
