@@ -22,20 +22,25 @@ const (
 	lastLevel = 64 / hashBits // the level of collision nodes
 )
 
-// hnode is a node of a hash trie. itemBits and nodeBits mark the slots
-// holding an item and a child; items and nodes hold them in slot order. A
-// collision node (at lastLevel) keeps its items in items alone.
+// hnode is a node of a hash trie: used marks its slots in use and sub,
+// among them, those holding a child; slots holds them in slot order. A
+// child node is kept in its parent's slot, so that a lookup reads one
+// array per level. A collision node (at lastLevel) keeps its items in
+// slots alone. The zero hnode is an empty trie.
 type hnode struct {
-	itemBits, nodeBits uint32
-	items              []hitem
-	nodes              []*hnode
+	used, sub uint32
+	slots     []hslot
 }
 
-// hitem is an entry of a hash trie: a key and its row.
-type hitem struct {
-	key string
-	r   *row
+// hslot is a slot of a node: an item (a key and its row) or a child.
+type hslot struct {
+	key  string
+	r    *row
+	node hnode
 }
+
+// item returns a slot holding an item.
+func item(key string, r *row) hslot { return hslot{key: key, r: r} }
 
 // hashOf is the hash of a trie key: seed is the store's, so that the
 // shape of the trie cannot be chosen by whoever chooses the keys.
@@ -48,190 +53,155 @@ func slot(h uint64, level int) uint32 { return 1 << ((h >> (level * hashBits)) &
 func rank(set, bit uint32) int { return bits.OnesCount32(set & (bit - 1)) }
 
 // hget returns the row of key, or nil.
-func hget(n *hnode, seed maphash.Seed, key string) *row {
-	if n == nil {
+func hget(n hnode, seed maphash.Seed, key string) *row {
+	if len(n.slots) == 0 {
 		return nil
 	}
 	return find(n, hashOf(seed, key), key)
 }
 
 // find returns the row of key, whose hash is h, below n.
-func find(n *hnode, h uint64, key string) *row {
+func find(n hnode, h uint64, key string) *row {
 	for level := 0; level < lastLevel; level++ {
 		bit := slot(h, level)
-		switch {
-		case n.itemBits&bit != 0:
-			if it := n.items[rank(n.itemBits, bit)]; it.key == key {
-				return it.r
-			}
-			return nil
-		case n.nodeBits&bit != 0:
-			n = n.nodes[rank(n.nodeBits, bit)]
-		default:
+		if n.used&bit == 0 {
 			return nil
 		}
+		s := &n.slots[rank(n.used, bit)]
+		if n.sub&bit == 0 {
+			if s.key == key {
+				return s.r
+			}
+			return nil
+		}
+		n = s.node
 	}
-	for _, it := range n.items {
-		if it.key == key {
-			return it.r
+	for i := range n.slots {
+		if n.slots[i].key == key {
+			return n.slots[i].r
 		}
 	}
 	return nil
 }
 
 // hput returns a trie holding what n holds, with key's row set to r.
-func hput(n *hnode, seed maphash.Seed, key string, r *row) *hnode {
+func hput(n hnode, seed maphash.Seed, key string, r *row) hnode {
 	hash := func(k string) uint64 { return hashOf(seed, k) }
-	return put(n, hash, 0, hash(key), hitem{key: key, r: r})
+	return put(n, hash, 0, hash(key), item(key, r))
 }
 
-// put sets it, whose key's hash is h, below n at level. The hash of a key
-// already in n is computed again, with hash, when it must move down.
-func put(n *hnode, hash func(string) uint64, level int, h uint64, it hitem) *hnode {
+// put sets it, an item whose key's hash is h, below n at level. The hash
+// of a key already in n is computed again, with hash, when it must move
+// down.
+func put(n hnode, hash func(string) uint64, level int, h uint64, it hslot) hnode {
 	if level == lastLevel {
-		if n == nil {
-			return &hnode{items: []hitem{it}}
-		}
-		items := make([]hitem, 0, len(n.items)+1)
-		for _, old := range n.items {
-			if old.key != it.key {
-				items = append(items, old)
+		for i := range n.slots {
+			if n.slots[i].key == it.key {
+				return hnode{slots: replaceAt(n.slots, i, it)}
 			}
 		}
-		return &hnode{items: append(items, it)}
+		return hnode{slots: insertAt(n.slots, len(n.slots), it)}
 	}
 	bit := slot(h, level)
-	if n == nil {
-		return &hnode{itemBits: bit, items: []hitem{it}}
-	}
+	i := rank(n.used, bit)
 	switch {
-	case n.nodeBits&bit != 0:
-		i := rank(n.nodeBits, bit)
-		c := n.copy()
-		c.nodes[i] = put(n.nodes[i], hash, level+1, h, it)
-		return c
-	case n.itemBits&bit != 0:
-		i := rank(n.itemBits, bit)
-		old := n.items[i]
-		if old.key == it.key {
-			c := n.copy()
-			c.items[i] = it
-			return c
-		}
-		// Two keys in one slot: both move one level down.
-		child := put(nil, hash, level+1, hash(old.key), old)
-		child = put(child, hash, level+1, h, it)
-		c := &hnode{itemBits: n.itemBits &^ bit, nodeBits: n.nodeBits | bit}
-		c.items = deleteAt(n.items, i)
-		c.nodes = insertAt(n.nodes, rank(c.nodeBits, bit), child)
-		return c
-	default:
-		c := &hnode{itemBits: n.itemBits | bit, nodeBits: n.nodeBits, nodes: n.nodes}
-		c.items = insertAt(n.items, rank(c.itemBits, bit), it)
-		return c
+	case n.used&bit == 0:
+		return hnode{used: n.used | bit, sub: n.sub, slots: insertAt(n.slots, i, it)}
+	case n.sub&bit != 0:
+		child := put(n.slots[i].node, hash, level+1, h, it)
+		return hnode{used: n.used, sub: n.sub, slots: replaceAt(n.slots, i, hslot{node: child})}
+	case n.slots[i].key == it.key:
+		return hnode{used: n.used, sub: n.sub, slots: replaceAt(n.slots, i, it)}
 	}
+	// Two keys in one slot: both move one level down.
+	old := n.slots[i]
+	down := put(hnode{}, hash, level+1, hash(old.key), old)
+	return hnode{used: n.used, sub: n.sub | bit, slots: replaceAt(n.slots, i, hslot{node: put(down, hash, level+1, h, it)})}
 }
 
 // hdel returns a trie holding what n holds without key.
-func hdel(n *hnode, seed maphash.Seed, key string) *hnode {
-	if n == nil {
-		return nil
+func hdel(n hnode, seed maphash.Seed, key string) hnode {
+	if len(n.slots) == 0 {
+		return n
 	}
 	out, _ := del(n, 0, hashOf(seed, key), key)
 	return out
 }
 
-// del removes key below n, reporting whether it was there. A node left
-// with one item and no child is folded into its parent's slot, and an
-// empty node is dropped, so the trie keeps the shape its keys alone give.
-func del(n *hnode, level int, h uint64, key string) (*hnode, bool) {
+// del removes key, whose hash is h, below n at level, reporting whether
+// it was there. A child left with one item and no child of its own is
+// folded into its parent's slot, so the trie keeps the shape its keys
+// alone give.
+func del(n hnode, level int, h uint64, key string) (hnode, bool) {
 	if level == lastLevel {
-		for i, it := range n.items {
-			if it.key == key {
-				if len(n.items) == 1 {
-					return nil, true
-				}
-				return &hnode{items: deleteAt(n.items, i)}, true
+		for i := range n.slots {
+			if n.slots[i].key == key {
+				return hnode{slots: deleteAt(n.slots, i)}, true
 			}
 		}
 		return n, false
 	}
 	bit := slot(h, level)
-	switch {
-	case n.itemBits&bit != 0:
-		i := rank(n.itemBits, bit)
-		if n.items[i].key != key {
-			return n, false
-		}
-		if n.itemBits == bit && n.nodeBits == 0 {
-			return nil, true
-		}
-		c := &hnode{itemBits: n.itemBits &^ bit, nodeBits: n.nodeBits, nodes: n.nodes}
-		c.items = deleteAt(n.items, i)
-		return c, true
-	case n.nodeBits&bit != 0:
-		i := rank(n.nodeBits, bit)
-		child, ok := del(n.nodes[i], level+1, h, key)
-		if !ok {
-			return n, false
-		}
-		switch {
-		case child != nil && (child.nodeBits != 0 || len(child.items) != 1):
-			c := n.copy()
-			c.nodes[i] = child
-			return c, true
-		case child == nil && n.nodeBits == bit && n.itemBits == 0:
-			return nil, true
-		}
-		c := &hnode{itemBits: n.itemBits, nodeBits: n.nodeBits &^ bit, items: n.items}
-		c.nodes = deleteAt(n.nodes, i)
-		if child != nil {
-			c.itemBits |= bit
-			c.items = insertAt(n.items, rank(c.itemBits, bit), child.items[0])
-		}
-		return c, true
+	if n.used&bit == 0 {
+		return n, false
 	}
-	return n, false
+	i := rank(n.used, bit)
+	if n.sub&bit == 0 {
+		if n.slots[i].key != key {
+			return n, false
+		}
+		return hnode{used: n.used &^ bit, sub: n.sub, slots: deleteAt(n.slots, i)}, true
+	}
+	child, ok := del(n.slots[i].node, level+1, h, key)
+	switch {
+	case !ok:
+		return n, false
+	case len(child.slots) == 0:
+		return hnode{used: n.used &^ bit, sub: n.sub &^ bit, slots: deleteAt(n.slots, i)}, true
+	case len(child.slots) == 1 && child.sub == 0:
+		// The child's one item moves up into this slot.
+		return hnode{used: n.used, sub: n.sub &^ bit, slots: replaceAt(n.slots, i, child.slots[0])}, true
+	}
+	return hnode{used: n.used, sub: n.sub, slots: replaceAt(n.slots, i, hslot{node: child})}, true
 }
 
 // hlen returns the number of items in the trie.
-func hlen(n *hnode) int {
-	if n == nil {
-		return 0
-	}
-	k := len(n.items)
-	for _, c := range n.nodes {
-		k += hlen(c)
+func hlen(n hnode) int {
+	k := 0
+	for i := range n.slots {
+		if n.slots[i].r != nil {
+			k++
+		} else {
+			k += hlen(n.slots[i].node)
+		}
 	}
 	return k
 }
 
-// copy returns a copy of n whose slices may be changed.
-func (n *hnode) copy() *hnode {
-	return &hnode{
-		itemBits: n.itemBits,
-		nodeBits: n.nodeBits,
-		items:    append([]hitem(nil), n.items...),
-		nodes:    append([]*hnode(nil), n.nodes...),
-	}
-}
-
 // insertAt returns a new slice: s with v inserted at i.
-func insertAt[T any](s []T, i int, v T) []T {
-	out := make([]T, len(s)+1)
+func insertAt(s []hslot, i int, v hslot) []hslot {
+	out := make([]hslot, len(s)+1)
 	copy(out, s[:i])
 	out[i] = v
 	copy(out[i+1:], s[i:])
 	return out
 }
 
+// replaceAt returns a new slice: s with v at i.
+func replaceAt(s []hslot, i int, v hslot) []hslot {
+	out := make([]hslot, len(s))
+	copy(out, s)
+	out[i] = v
+	return out
+}
+
 // deleteAt returns a new slice: s without its element i, or nil when that
 // leaves it empty.
-func deleteAt[T any](s []T, i int) []T {
+func deleteAt(s []hslot, i int) []hslot {
 	if len(s) == 1 {
 		return nil
 	}
-	out := make([]T, len(s)-1)
+	out := make([]hslot, len(s)-1)
 	copy(out, s[:i])
 	copy(out[i:], s[i+1:])
 	return out

@@ -37,10 +37,10 @@ func TestHashTrie(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(1, uint64(tt.keys)))
-			var root *hnode
+			var root hnode
 			want := map[string]*row{}
 			type version struct {
-				root *hnode
+				root hnode
 				want map[string]*row
 			}
 			var versions []version
@@ -51,7 +51,7 @@ func TestHashTrie(t *testing.T) {
 					delete(want, k)
 				} else {
 					r := &row{rec: backend.Record{ID: k, Version: int64(step)}}
-					root = put(root, tt.hash, 0, tt.hash(k), hitem{key: k, r: r})
+					root = put(root, tt.hash, 0, tt.hash(k), item(k, r))
 					want[k] = r
 				}
 				if step%97 == 0 {
@@ -63,11 +63,7 @@ func TestHashTrie(t *testing.T) {
 				require.Equal(t, len(v.want), hlen(v.root))
 				for i := range tt.keys {
 					k := fmt.Sprintf("k%d", i)
-					got := (*row)(nil)
-					if v.root != nil {
-						got = find(v.root, tt.hash(k), k)
-					}
-					assert.Same(t, v.want[k], got, "key %s", k)
+					assert.Same(t, v.want[k], find(v.root, tt.hash(k), k), "key %s", k)
 				}
 				assertCanonical(t, v.root, 0, true)
 			}
@@ -82,7 +78,7 @@ func TestHashTrie(t *testing.T) {
 				root, ok = delHash(root, tt.hash, k)
 				require.True(t, ok, "delete %s", k)
 			}
-			assert.Nil(t, root)
+			assert.Zero(t, root)
 		})
 	}
 }
@@ -90,20 +86,17 @@ func TestHashTrie(t *testing.T) {
 // TestHashTrieMissing checks lookups and deletes of absent keys.
 func TestHashTrieMissing(t *testing.T) {
 	seed := maphash.MakeSeed()
-	assert.Nil(t, hget(nil, seed, "x"))
-	assert.Nil(t, hdel(nil, seed, "x"))
+	assert.Nil(t, hget(hnode{}, seed, "x"))
+	assert.Zero(t, hdel(hnode{}, seed, "x"))
 	a := &row{rec: backend.Record{ID: "a"}}
-	root := hput(nil, seed, "a", a)
+	root := hput(hnode{}, seed, "a", a)
 	assert.Same(t, a, hget(root, seed, "a"))
 	assert.Nil(t, hget(root, seed, "b"))
-	assert.Same(t, root, hdel(root, seed, "b"), "deleting an absent key returns the trie unchanged")
-	assert.Nil(t, hdel(root, seed, "a"))
+	assert.Equal(t, root, hdel(root, seed, "b"), "deleting an absent key returns the trie unchanged")
+	assert.Zero(t, hdel(root, seed, "a"))
 }
 
-func delHash(n *hnode, hash func(string) uint64, k string) (*hnode, bool) {
-	if n == nil {
-		return nil, false
-	}
+func delHash(n hnode, hash func(string) uint64, k string) (hnode, bool) {
 	return del(n, 0, hash(k), k)
 }
 
@@ -115,27 +108,41 @@ func clone(m map[string]*row) map[string]*row {
 	return out
 }
 
-// assertCanonical checks a node's invariants: bitmaps match the slices,
-// no slot is both an item and a child, and no child below the root is
-// empty or a lone item (which belongs in its parent's slot).
-func assertCanonical(t *testing.T, n *hnode, level int, root bool) {
+// assertCanonical checks a node's invariants: the bitmaps match the
+// slots, children are marked in sub, and no child is empty or a lone item
+// (which belongs in its parent's slot).
+func assertCanonical(t *testing.T, n hnode, level int, root bool) {
 	t.Helper()
-	if n == nil {
-		return
-	}
 	if level == lastLevel {
-		assert.NotEmpty(t, n.items)
-		assert.Zero(t, n.itemBits|n.nodeBits)
-		assert.Empty(t, n.nodes)
+		assert.NotEmpty(t, n.slots)
+		assert.Zero(t, n.used|n.sub)
+		for _, s := range n.slots {
+			assert.NotNil(t, s.r)
+		}
 		return
 	}
-	assert.Zero(t, n.itemBits&n.nodeBits)
-	assert.Len(t, n.items, bits.OnesCount32(n.itemBits))
-	assert.Len(t, n.nodes, bits.OnesCount32(n.nodeBits))
+	assert.Zero(t, n.sub&^n.used)
+	assert.Len(t, n.slots, bits.OnesCount32(n.used))
 	if !root {
-		assert.False(t, n.nodeBits == 0 && len(n.items) <= 1, "a child at level %d that should be folded", level)
+		assert.False(t, n.sub == 0 && len(n.slots) <= 1, "a child at level %d that should be folded", level)
 	}
-	for _, c := range n.nodes {
-		assertCanonical(t, c, level+1, false)
+	for i, s := range n.slots {
+		// The bit of slot i is the i-th set bit of used.
+		bit := uint32(1) << nthBit(n.used, i)
+		if n.sub&bit != 0 {
+			assert.Nil(t, s.r)
+			assertCanonical(t, s.node, level+1, false)
+		} else {
+			assert.NotNil(t, s.r)
+			assert.Zero(t, s.node)
+		}
 	}
+}
+
+// nthBit returns the position of the i-th set bit of x.
+func nthBit(x uint32, i int) int {
+	for ; i > 0; i-- {
+		x &= x - 1
+	}
+	return bits.TrailingZeros32(x)
 }

@@ -193,7 +193,7 @@ func (t *table) collect(ctx context.Context, l leaf, limit int) ([]*row, bool, e
 // ascend visits the rows of the entries in the leaf's range, in entry
 // order. One value of a unique index is found through its hash trie.
 func (t *table) ascend(l leaf, visit func(*row) bool) {
-	if l.point && t.unique[l.ix] != nil {
+	if l.point && len(t.unique[l.ix].slots) != 0 {
 		if w := t.owner(l.ix, l.lo); w != nil {
 			visit(w)
 		}

@@ -48,8 +48,8 @@ func (s *snapshot) with(kd *kindDef, tb *table) *snapshot {
 type table struct {
 	primary *btree.BTreeG[rowItem]
 	indexes []*btree.BTreeG[entry]
-	ids     *hnode
-	unique  []*hnode
+	ids     hnode
+	unique  []hnode
 	seed    maphash.Seed // the tries' hash seed: the store's
 	// keyless counts, per index, the rows that have no key in it. A sorted
 	// scan of an index only sees every row when the count is zero.
@@ -161,7 +161,7 @@ type writer struct {
 
 // write starts the next version of t (nil: a new, empty table).
 func (t *table) write(kd *kindDef) *writer {
-	n := &table{indexes: make([]*btree.BTreeG[entry], len(kd.indexes)), unique: make([]*hnode, len(kd.indexes))}
+	n := &table{indexes: make([]*btree.BTreeG[entry], len(kd.indexes)), unique: make([]hnode, len(kd.indexes))}
 	w := &writer{t: n, kd: kd, owned: make([]bool, len(kd.indexes))}
 	if t == nil {
 		n.seed = kd.seed
