@@ -7,8 +7,8 @@
 // Each tenant owns an immutable snapshot of its kinds. A kind is a table of
 // records ordered by id plus one ordered index per declared backend.Index,
 // all of them copy-on-write B-trees (github.com/google/btree). An index
-// entry's key is the value key computed by backend.CompiledIndex.Keys
-// followed by the encoded record id, so non-unique indexes hold one entry
+// entry is a value key computed by backend.CompiledIndex.Keys and its
+// record, ordered by (value key, id), so non-unique indexes hold one entry
 // per (value, record) and scans come out in (value, id) order. Beside the
 // trees, persistent hash tries find a record by id and by the value of a
 // unique index in a few steps and one string comparison, where a B-tree

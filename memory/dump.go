@@ -41,7 +41,7 @@ func (s *Store) Dump(w io.Writer) error {
 			})
 			for i, ix := range tb.indexes {
 				ix.Ascend(func(e entry) bool {
-					write("index %s: %s\n", kd.indexes[i].Name, e.key)
+					write("index %s: %s %q\n", kd.indexes[i].Name, e.key, e.r.rec.ID)
 					return err == nil
 				})
 			}

@@ -213,7 +213,7 @@ func (t *table) ascend(l leaf, visit func(*row) bool) {
 func (a *access) matches(w *row) bool {
 	if a.l == nil {
 		l := a.leaf
-		for _, k := range keysAt(w, l.ix) {
+		for _, k := range w.keysAt(l.ix) {
 			if k >= l.lo && (l.open || k < l.hi) {
 				return true
 			}
@@ -434,7 +434,7 @@ func (r *run) byID(have bool, cand []*row) {
 // descending one, and the other way when q.Reverse.
 func (r *run) byIndex(ix int) {
 	backward := r.q.Sort[0].Desc != r.q.Reverse
-	var pivot string
+	var pivot entry
 	hasPivot := false
 	if p := r.q.After; p != nil {
 		if len(p.Values) == 0 || p.Values[0].Kind == query.KindNull {
@@ -446,12 +446,12 @@ func (r *run) byIndex(ix int) {
 			}
 		} else {
 			k := query.AppendKey(nil, p.Values[0], r.kd.indexes[ix].Attr.CaseExact)
-			pivot = string(append(k, idKey(p.ID)...))
+			pivot = entry{key: string(k), r: &row{rec: backend.Record{ID: p.ID}}}
 			hasPivot = true
 		}
 	}
 	visit := func(e entry) bool {
-		if hasPivot && e.key == pivot {
+		if hasPivot && e.key == pivot.key && e.r.rec.ID == pivot.r.rec.ID {
 			return true
 		}
 		return r.emit(e.r)
@@ -459,11 +459,11 @@ func (r *run) byIndex(ix int) {
 	tree := r.tb.indexes[ix]
 	switch {
 	case !backward && hasPivot:
-		tree.AscendGreaterOrEqual(entry{key: pivot}, visit)
+		tree.AscendGreaterOrEqual(pivot, visit)
 	case !backward:
 		tree.Ascend(visit)
 	case hasPivot:
-		tree.DescendLessOrEqual(entry{key: pivot}, visit)
+		tree.DescendLessOrEqual(pivot, visit)
 	default:
 		tree.Descend(visit)
 	}

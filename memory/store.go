@@ -169,7 +169,7 @@ func (s *Store) Create(ctx context.Context, tenant, kind, id string, doc backend
 	}
 	// Keys are computed before taking the lock: folding is the costly part
 	// of a write and depends only on the document.
-	keys, idLen := kd.rowKeys(id, doc)
+	keys, at := kd.rowKeys(doc)
 
 	t := s.tenantFor(tenant)
 	t.mu.Lock()
@@ -182,10 +182,10 @@ func (s *Store) Create(ctx context.Context, tenant, kind, id string, doc backend
 	if tb.get(id) != nil {
 		return backend.Record{}, &backend.Error{Op: op, Kind: kind, ID: id, Err: backend.ErrAlreadyExists}
 	}
-	if ix := tb.clash(kd, id, keys, idLen); ix >= 0 {
+	r := &row{rec: backend.Record{ID: id, Version: 1, Doc: doc}, keys: keys, at: at}
+	if ix := tb.clash(kd, id, r); ix >= 0 {
 		return backend.Record{}, &backend.Error{Op: op, Kind: kind, ID: id, Index: kd.indexes[ix].Name, Err: backend.ErrAlreadyExists}
 	}
-	r := &row{rec: backend.Record{ID: id, Version: 1, Doc: doc}, keys: keys}
 	w := tb.write(kd)
 	w.insert(r)
 	t.snap.Store(cur.with(kd, w.t))
@@ -203,7 +203,7 @@ func (s *Store) Replace(ctx context.Context, tenant, kind, id string, doc backen
 	if doc == nil {
 		return backend.Record{}, fmt.Errorf("memory: %s %s %q: nil document", op, kind, id)
 	}
-	keys, idLen := kd.rowKeys(id, doc)
+	keys, at := kd.rowKeys(doc)
 
 	t := s.existingTenant(tenant)
 	if t == nil {
@@ -223,10 +223,10 @@ func (s *Store) Replace(ctx context.Context, tenant, kind, id string, doc backen
 	if ifVersion != 0 && ifVersion != old.rec.Version {
 		return backend.Record{}, &backend.Error{Op: op, Kind: kind, ID: id, Err: backend.ErrConflict}
 	}
-	if ix := tb.clash(kd, id, keys, idLen); ix >= 0 {
+	r := &row{rec: backend.Record{ID: id, Version: old.rec.Version + 1, Doc: doc}, keys: keys, at: at}
+	if ix := tb.clash(kd, id, r); ix >= 0 {
 		return backend.Record{}, &backend.Error{Op: op, Kind: kind, ID: id, Index: kd.indexes[ix].Name, Err: backend.ErrAlreadyExists}
 	}
-	r := &row{rec: backend.Record{ID: id, Version: old.rec.Version + 1, Doc: doc}, keys: keys}
 	w := tb.write(kd)
 	w.replace(old, r)
 	t.snap.Store(cur.with(kd, w.t))

@@ -2,11 +2,11 @@ package memory
 
 import (
 	"hash/maphash"
+	"strings"
 
 	"github.com/google/btree"
 
 	"github.com/userdir/userdir/backend"
-	"github.com/userdir/userdir/query"
 )
 
 // degree is the B-tree degree. A write copies one node per level of every
@@ -56,11 +56,15 @@ type table struct {
 	keyless []int
 }
 
-// row is a stored record with its index entry keys, kept so that a write
+// row is a stored record with its index value keys, kept so that a write
 // can remove the entries without recomputing them. It is immutable.
 type row struct {
-	rec  backend.Record
-	keys [][]string // per index: sorted entry keys (value key + id key)
+	rec backend.Record
+	// keys holds the value keys of every index, in index order, each
+	// index's sorted and distinct: index i's are keys[at[i]:at[i+1]]. at
+	// is nil when the kind has no index.
+	keys []string
+	at   []uint32
 }
 
 type rowItem struct {
@@ -68,9 +72,10 @@ type rowItem struct {
 	r  *row
 }
 
-// entry is an index entry. Its key is the value key followed by the
-// encoded id: value keys are prefix-free, so entries order by (value, id)
-// and each entry is distinct.
+// entry is an index entry: a value key and the row holding it. Entries
+// order by (value key, id), so each is distinct and the entries of one
+// value come in id order. An entry without a row sorts before the entries
+// of its key: it is the start of a range.
 type entry struct {
 	key string
 	r   *row
@@ -78,34 +83,30 @@ type entry struct {
 
 func lessRow(a, b rowItem) bool { return a.id < b.id }
 
-func lessEntry(a, b entry) bool { return a.key < b.key }
-
-// idKey encodes an id like a case-exact string value, which sorts like the
-// id itself and cannot run into the value key before it.
-func idKey(id string) []byte {
-	return query.AppendKey(nil, query.Value{Kind: query.KindString, Str: id}, true)
+func lessEntry(a, b entry) bool {
+	if c := strings.Compare(a.key, b.key); c != 0 {
+		return c < 0
+	}
+	if a.r == nil || b.r == nil {
+		return a.r == nil && b.r != nil
+	}
+	return a.r.rec.ID < b.r.rec.ID
 }
 
-// rowKeys computes a document's entry keys for every index of the kind,
-// and the length of the id key that ends each of them.
-func (kd *kindDef) rowKeys(id string, doc backend.Document) (keys [][]string, idLen int) {
+// rowKeys computes a document's value keys for every index of the kind,
+// laid out as row.keys and row.at.
+func (kd *kindDef) rowKeys(doc backend.Document) (keys []string, at []uint32) {
 	if len(kd.indexes) == 0 {
-		return nil, 0
+		return nil, nil
 	}
-	idk := idKey(id)
-	keys = make([][]string, len(kd.indexes))
+	at = make([]uint32, len(kd.indexes)+1)
 	for i, ix := range kd.indexes {
-		vks := ix.Keys(doc)
-		if len(vks) == 0 {
-			continue
+		for _, vk := range ix.Keys(doc) {
+			keys = append(keys, string(vk))
 		}
-		ks := make([]string, len(vks))
-		for j, vk := range vks {
-			ks[j] = string(append(vk, idk...))
-		}
-		keys[i] = ks
+		at[i+1] = uint32(len(keys))
 	}
-	return keys, len(idk)
+	return keys, at
 }
 
 // get returns the row with the id, or nil. A nil table is empty.
@@ -131,17 +132,17 @@ func (t *table) len() int {
 }
 
 // clash returns the position of a unique index in which another row than
-// id holds one of keys (whose id keys are idLen bytes long), or -1.
-func (t *table) clash(kd *kindDef, id string, keys [][]string, idLen int) int {
+// id holds one of r's keys, or -1.
+func (t *table) clash(kd *kindDef, id string, r *row) int {
 	if t == nil {
 		return -1
 	}
 	for i, ix := range kd.indexes {
-		if !ix.Unique || i >= len(keys) {
+		if !ix.Unique {
 			continue
 		}
-		for _, k := range keys[i] {
-			if r := t.owner(i, k[:len(k)-idLen]); r != nil && r.rec.ID != id {
+		for _, k := range r.keysAt(i) {
+			if o := t.owner(i, k); o != nil && o.rec.ID != id {
 				return i
 			}
 		}
@@ -194,15 +195,14 @@ func (w *writer) index(i int) *btree.BTreeG[entry] {
 func (w *writer) insert(r *row) {
 	w.t.primary.ReplaceOrInsert(rowItem{id: r.rec.ID, r: r})
 	w.t.ids = hput(w.t.ids, w.t.seed, r.rec.ID, r)
-	idLen := len(idKey(r.rec.ID))
 	for i := range w.t.indexes {
-		ks := keysAt(r, i)
+		ks := r.keysAt(i)
 		if len(ks) == 0 {
 			w.t.keyless[i]++
 		}
 		for _, k := range ks {
 			w.index(i).ReplaceOrInsert(entry{key: k, r: r})
-			w.own(i, k[:len(k)-idLen], r)
+			w.own(i, k, r)
 		}
 	}
 }
@@ -211,15 +211,14 @@ func (w *writer) insert(r *row) {
 func (w *writer) remove(r *row) {
 	w.t.primary.Delete(rowItem{id: r.rec.ID})
 	w.t.ids = hdel(w.t.ids, w.t.seed, r.rec.ID)
-	idLen := len(idKey(r.rec.ID))
 	for i := range w.t.indexes {
-		ks := keysAt(r, i)
+		ks := r.keysAt(i)
 		if len(ks) == 0 {
 			w.t.keyless[i]--
 		}
 		for _, k := range ks {
-			w.index(i).Delete(entry{key: k})
-			w.own(i, k[:len(k)-idLen], nil)
+			w.index(i).Delete(entry{key: k, r: r})
+			w.own(i, k, nil)
 		}
 	}
 }
@@ -243,9 +242,8 @@ func (w *writer) own(i int, vk string, r *row) {
 func (w *writer) replace(old, r *row) {
 	w.t.primary.ReplaceOrInsert(rowItem{id: r.rec.ID, r: r})
 	w.t.ids = hput(w.t.ids, w.t.seed, r.rec.ID, r)
-	idLen := len(idKey(r.rec.ID))
 	for i := range w.t.indexes {
-		oks, nks := keysAt(old, i), keysAt(r, i)
+		oks, nks := old.keysAt(i), r.keysAt(i)
 		if len(oks) == 0 {
 			w.t.keyless[i]--
 		}
@@ -259,20 +257,21 @@ func (w *writer) replace(old, r *row) {
 				j++
 			}
 			if j == len(nks) || nks[j] != k {
-				w.index(i).Delete(entry{key: k})
-				w.own(i, k[:len(k)-idLen], nil)
+				w.index(i).Delete(entry{key: k, r: old})
+				w.own(i, k, nil)
 			}
 		}
 		for _, k := range nks {
 			w.index(i).ReplaceOrInsert(entry{key: k, r: r})
-			w.own(i, k[:len(k)-idLen], r)
+			w.own(i, k, r)
 		}
 	}
 }
 
-func keysAt(r *row, i int) []string {
-	if i < len(r.keys) {
-		return r.keys[i]
+// keysAt returns the row's value keys in index i.
+func (r *row) keysAt(i int) []string {
+	if i+1 < len(r.at) {
+		return r.keys[r.at[i]:r.at[i+1]]
 	}
 	return nil
 }
