@@ -23,22 +23,40 @@ func (kd *kindDef) sortIndex(s query.Sort) (int, bool) {
 }
 
 // leaf is a comparison answered by one index range: the entries whose key
-// is in [lo, hi), or from lo on when hi is unbounded. It is a
-// backend.Span with the bounds as strings, the btrees' keys.
+// is in [lo, hi), or from lo on when hi is unbounded, or exactly lo for a
+// point. It is a backend.Span with the bounds as strings, the btrees'
+// keys.
 type leaf struct {
 	c     *query.Compare
 	ix    int
 	lo    string
-	hi    string
-	open  bool // hi is unbounded
-	point bool // one value key: the entries come in id order
+	hi    string // unset for a point
+	open  bool   // hi is unbounded
+	point bool   // the one value key lo: the entries come in id order
 }
 
 // leaf returns the index range that answers c exactly, if there is one.
+// A point needs no upper bound: value keys are prefix-free, so the keys in
+// [lo, successor of lo) are lo alone.
 func (kd *kindDef) leaf(c *query.Compare) (leaf, bool) {
 	sp, ok := backend.SpanOf(kd.indexes, c)
 	if !ok {
 		return leaf{}, false
 	}
-	return leaf{c: c, ix: sp.Index, lo: string(sp.Lo), hi: string(sp.Hi), open: sp.Hi == nil, point: sp.Point}, true
+	l := leaf{c: c, ix: sp.Index, lo: string(sp.Lo), open: sp.Hi == nil, point: sp.Point}
+	if !l.point && !l.open {
+		l.hi = string(sp.Hi)
+	}
+	return l, true
+}
+
+// holds reports whether the value key k is in the leaf's range.
+func (l *leaf) holds(k string) bool {
+	switch {
+	case l.point:
+		return k == l.lo
+	case l.open:
+		return k >= l.lo
+	}
+	return k >= l.lo && k < l.hi
 }

@@ -199,12 +199,14 @@ func (t *table) ascend(l leaf, visit func(*row) bool) {
 		}
 		return
 	}
-	each := func(e entry) bool { return visit(e.r) }
 	tree := t.indexes[l.ix]
-	if l.open {
-		tree.AscendGreaterOrEqual(entry{key: l.lo}, each)
-	} else if l.lo < l.hi {
-		tree.AscendRange(entry{key: l.lo}, entry{key: l.hi}, each)
+	switch {
+	case l.point:
+		tree.AscendGreaterOrEqual(entry{key: l.lo}, func(e entry) bool { return e.key == l.lo && visit(e.r) })
+	case l.open:
+		tree.AscendGreaterOrEqual(entry{key: l.lo}, func(e entry) bool { return visit(e.r) })
+	case l.lo < l.hi:
+		tree.AscendRange(entry{key: l.lo}, entry{key: l.hi}, func(e entry) bool { return visit(e.r) })
 	}
 }
 
@@ -214,7 +216,7 @@ func (a *access) matches(w *row) bool {
 	if a.l == nil {
 		l := a.leaf
 		for _, k := range w.keysAt(l.ix) {
-			if k >= l.lo && (l.open || k < l.hi) {
+			if l.holds(k) {
 				return true
 			}
 		}

@@ -2,6 +2,7 @@ package query
 
 import (
 	"encoding/binary"
+	"slices"
 	"strings"
 )
 
@@ -64,6 +65,9 @@ func AppendKey(dst []byte, v Value, caseExact bool) []byte {
 		if !caseExact {
 			s = Fold(s)
 		}
+		// The tag, the bytes and the terminator, in one allocation at
+		// most (a NUL byte, rare, costs one more).
+		dst = slices.Grow(dst, len(s)+3)
 		return appendStringKey(append(dst, tagString), s)
 	}
 	return append(dst, tagNull)
