@@ -84,47 +84,49 @@ func find(n hnode, h uint64, key string) *row {
 	return nil
 }
 
-// hput returns a trie holding what n holds, with key's row set to r.
-func hput(n hnode, seed maphash.Seed, key string, r *row) hnode {
+// hput returns a trie holding what n holds, with key's row set to r. It
+// changes no array that e does not own (none when e is nil).
+func hput(e *edit, n hnode, seed maphash.Seed, key string, r *row) hnode {
 	hash := func(k string) uint64 { return hashOf(seed, k) }
-	return put(n, hash, 0, hash(key), item(key, r))
+	return put(e, n, hash, 0, hash(key), item(key, r))
 }
 
 // put sets it, an item whose key's hash is h, below n at level. The hash
 // of a key already in n is computed again, with hash, when it must move
 // down.
-func put(n hnode, hash func(string) uint64, level int, h uint64, it hslot) hnode {
+func put(e *edit, n hnode, hash func(string) uint64, level int, h uint64, it hslot) hnode {
 	if level == lastLevel {
 		for i := range n.slots {
 			if n.slots[i].key == it.key {
-				return hnode{slots: replaceAt(n.slots, i, it)}
+				return hnode{slots: e.replaceAt(n.slots, i, it)}
 			}
 		}
-		return hnode{slots: insertAt(n.slots, len(n.slots), it)}
+		return hnode{slots: e.insertAt(n.slots, len(n.slots), it)}
 	}
 	bit := slot(h, level)
 	i := rank(n.used, bit)
 	switch {
 	case n.used&bit == 0:
-		return hnode{used: n.used | bit, sub: n.sub, slots: insertAt(n.slots, i, it)}
+		return hnode{used: n.used | bit, sub: n.sub, slots: e.insertAt(n.slots, i, it)}
 	case n.sub&bit != 0:
-		child := put(n.slots[i].node, hash, level+1, h, it)
-		return hnode{used: n.used, sub: n.sub, slots: replaceAt(n.slots, i, hslot{node: child})}
+		child := put(e, n.slots[i].node, hash, level+1, h, it)
+		return hnode{used: n.used, sub: n.sub, slots: e.replaceAt(n.slots, i, hslot{node: child})}
 	case n.slots[i].key == it.key:
-		return hnode{used: n.used, sub: n.sub, slots: replaceAt(n.slots, i, it)}
+		return hnode{used: n.used, sub: n.sub, slots: e.replaceAt(n.slots, i, it)}
 	}
 	// Two keys in one slot: both move one level down.
 	old := n.slots[i]
-	down := put(hnode{}, hash, level+1, hash(old.key), old)
-	return hnode{used: n.used, sub: n.sub | bit, slots: replaceAt(n.slots, i, hslot{node: put(down, hash, level+1, h, it)})}
+	down := put(e, hnode{}, hash, level+1, hash(old.key), old)
+	return hnode{used: n.used, sub: n.sub | bit, slots: e.replaceAt(n.slots, i, hslot{node: put(e, down, hash, level+1, h, it)})}
 }
 
-// hdel returns a trie holding what n holds without key.
-func hdel(n hnode, seed maphash.Seed, key string) hnode {
+// hdel returns a trie holding what n holds without key. It changes no
+// array that e does not own (none when e is nil).
+func hdel(e *edit, n hnode, seed maphash.Seed, key string) hnode {
 	if len(n.slots) == 0 {
 		return n
 	}
-	out, _ := del(n, 0, hashOf(seed, key), key)
+	out, _ := del(e, n, 0, hashOf(seed, key), key)
 	return out
 }
 
@@ -132,11 +134,11 @@ func hdel(n hnode, seed maphash.Seed, key string) hnode {
 // it was there. A child left with one item and no child of its own is
 // folded into its parent's slot, so the trie keeps the shape its keys
 // alone give.
-func del(n hnode, level int, h uint64, key string) (hnode, bool) {
+func del(e *edit, n hnode, level int, h uint64, key string) (hnode, bool) {
 	if level == lastLevel {
 		for i := range n.slots {
 			if n.slots[i].key == key {
-				return hnode{slots: deleteAt(n.slots, i)}, true
+				return hnode{slots: e.deleteAt(n.slots, i)}, true
 			}
 		}
 		return n, false
@@ -150,19 +152,19 @@ func del(n hnode, level int, h uint64, key string) (hnode, bool) {
 		if n.slots[i].key != key {
 			return n, false
 		}
-		return hnode{used: n.used &^ bit, sub: n.sub, slots: deleteAt(n.slots, i)}, true
+		return hnode{used: n.used &^ bit, sub: n.sub, slots: e.deleteAt(n.slots, i)}, true
 	}
-	child, ok := del(n.slots[i].node, level+1, h, key)
+	child, ok := del(e, n.slots[i].node, level+1, h, key)
 	switch {
 	case !ok:
 		return n, false
 	case len(child.slots) == 0:
-		return hnode{used: n.used &^ bit, sub: n.sub &^ bit, slots: deleteAt(n.slots, i)}, true
+		return hnode{used: n.used &^ bit, sub: n.sub &^ bit, slots: e.deleteAt(n.slots, i)}, true
 	case len(child.slots) == 1 && child.sub == 0:
 		// The child's one item moves up into this slot.
-		return hnode{used: n.used, sub: n.sub &^ bit, slots: replaceAt(n.slots, i, child.slots[0])}, true
+		return hnode{used: n.used, sub: n.sub &^ bit, slots: e.replaceAt(n.slots, i, child.slots[0])}, true
 	}
-	return hnode{used: n.used, sub: n.sub, slots: replaceAt(n.slots, i, hslot{node: child})}, true
+	return hnode{used: n.used, sub: n.sub, slots: e.replaceAt(n.slots, i, hslot{node: child})}, true
 }
 
 // hlen returns the number of items in the trie.
@@ -178,30 +180,73 @@ func hlen(n hnode) int {
 	return k
 }
 
-// insertAt returns a new slice: s with v inserted at i.
-func insertAt(s []hslot, i int, v hslot) []hslot {
-	out := make([]hslot, len(s)+1)
+// edit is one writer's licence to change trie arrays in place: the arrays
+// it allocated itself, which no published snapshot can reach until the
+// writer publishes. A writer that makes many changes before publishing (a
+// batch) copies each array on its path once rather than once per change.
+// A nil *edit owns nothing: every change copies.
+type edit struct {
+	owned map[*hslot]struct{}
+}
+
+// newEdit returns an edit owning nothing yet.
+func newEdit() *edit { return &edit{owned: map[*hslot]struct{}{}} }
+
+// owns reports whether s's array was allocated by e.
+func (e *edit) owns(s []hslot) bool {
+	if e == nil || cap(s) == 0 {
+		return false
+	}
+	_, ok := e.owned[&s[:1][0]]
+	return ok
+}
+
+// alloc returns a new array of n slots (n > 0), owned by e. It has no
+// room to spare, which the published trie would keep: an insert still
+// copies, but the full nodes near the root, which a batch changes in
+// every step, are changed in place.
+func (e *edit) alloc(n int) []hslot {
+	s := make([]hslot, n)
+	if e != nil {
+		e.owned[&s[0]] = struct{}{}
+	}
+	return s
+}
+
+// insertAt returns a new array: s with v inserted at i.
+func (e *edit) insertAt(s []hslot, i int, v hslot) []hslot {
+	out := e.alloc(len(s) + 1)
 	copy(out, s[:i])
 	out[i] = v
 	copy(out[i+1:], s[i:])
 	return out
 }
 
-// replaceAt returns a new slice: s with v at i.
-func replaceAt(s []hslot, i int, v hslot) []hslot {
-	out := make([]hslot, len(s))
+// replaceAt returns s with v at i: s itself when e owns it, else a copy.
+func (e *edit) replaceAt(s []hslot, i int, v hslot) []hslot {
+	if e.owns(s) {
+		s[i] = v
+		return s
+	}
+	out := e.alloc(len(s))
 	copy(out, s)
 	out[i] = v
 	return out
 }
 
-// deleteAt returns a new slice: s without its element i, or nil when that
-// leaves it empty.
-func deleteAt(s []hslot, i int) []hslot {
+// deleteAt returns s without its element i, or nil when that leaves it
+// empty: s itself when e owns it, else a new array.
+func (e *edit) deleteAt(s []hslot, i int) []hslot {
 	if len(s) == 1 {
 		return nil
 	}
-	out := make([]hslot, len(s)-1)
+	if e.owns(s) {
+		// The last slot, now past the end, must not keep its row alive.
+		copy(s[i:], s[i+1:])
+		s[len(s)-1] = hslot{}
+		return s[:len(s)-1]
+	}
+	out := e.alloc(len(s) - 1)
 	copy(out, s[:i])
 	copy(out[i:], s[i+1:])
 	return out

@@ -15,9 +15,9 @@ import (
 )
 
 // TestHashTrie runs random puts and deletes against a trie and a map and
-// checks that they agree after every step, that every version stays as it
-// was (the trie is persistent), and that the trie keeps its canonical
-// shape. The hash functions force the paths a random hash rarely takes:
+// checks that they agree, that every published version stays as it was
+// (the trie is persistent, batches included), and that the trie keeps its
+// canonical shape. The hash functions force the paths a random hash rarely takes:
 // keys that agree on many levels, and keys whose hashes are equal.
 func TestHashTrie(t *testing.T) {
 	seed := maphash.MakeSeed()
@@ -35,69 +35,84 @@ func TestHashTrie(t *testing.T) {
 		{"one hash", 50, func(string) uint64 { return 42 }},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			rng := rand.New(rand.NewPCG(1, uint64(tt.keys)))
-			var root hnode
-			want := map[string]*row{}
-			type version struct {
-				root hnode
-				want map[string]*row
-			}
-			var versions []version
-			for step := range 6 * tt.keys {
-				k := fmt.Sprintf("k%d", rng.IntN(tt.keys))
-				if rng.IntN(3) == 0 {
-					root, _ = delHash(root, tt.hash, k)
-					delete(want, k)
-				} else {
-					r := &row{rec: backend.Record{ID: k, Version: int64(step)}}
-					root = put(root, tt.hash, 0, tt.hash(k), item(k, r))
-					want[k] = r
-				}
-				if step%97 == 0 {
-					versions = append(versions, version{root, clone(want)})
-				}
-			}
-			versions = append(versions, version{root, want})
-			for _, v := range versions {
-				require.Equal(t, len(v.want), hlen(v.root))
-				for i := range tt.keys {
-					k := fmt.Sprintf("k%d", i)
-					assert.Same(t, v.want[k], find(v.root, tt.hash(k), k), "key %s", k)
-				}
-				assertCanonical(t, v.root, 0, true)
-			}
-			// Deleting everything leaves an empty trie.
-			keys := make([]string, 0, len(want))
-			for k := range want {
-				keys = append(keys, k)
-			}
-			sort.Strings(keys)
-			for _, k := range keys {
-				var ok bool
-				root, ok = delHash(root, tt.hash, k)
-				require.True(t, ok, "delete %s", k)
-			}
-			assert.Zero(t, root)
-		})
+		for _, batched := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/batched=%t", tt.name, batched), func(t *testing.T) {
+				testHashTrie(t, tt.keys, tt.hash, batched)
+			})
+		}
 	}
+}
+
+// testHashTrie runs the random changes of TestHashTrie with hash, in
+// batches made under one edit each when batched.
+func testHashTrie(t *testing.T, n int, hash func(string) uint64, batched bool) {
+	rng := rand.New(rand.NewPCG(1, uint64(n)))
+	var root hnode
+	want := map[string]*row{}
+	type version struct {
+		root hnode
+		want map[string]*row
+	}
+	var versions []version
+	// A batch's changes share one edit, as a batch write's do; a version
+	// is kept only where a batch ends, where a writer publishes.
+	var e *edit
+	for step := range 6 * n {
+		if step%97 == 0 {
+			versions = append(versions, version{root, clone(want)})
+			e = nil
+			if batched {
+				e = newEdit()
+			}
+		}
+		k := fmt.Sprintf("k%d", rng.IntN(n))
+		if rng.IntN(3) == 0 {
+			root, _ = delHash(e, root, hash, k)
+			delete(want, k)
+		} else {
+			r := &row{rec: backend.Record{ID: k, Version: int64(step)}}
+			root = put(e, root, hash, 0, hash(k), item(k, r))
+			want[k] = r
+		}
+	}
+	versions = append(versions, version{root, want})
+	for _, v := range versions {
+		require.Equal(t, len(v.want), hlen(v.root))
+		for i := range n {
+			k := fmt.Sprintf("k%d", i)
+			assert.Same(t, v.want[k], find(v.root, hash(k), k), "key %s", k)
+		}
+		assertCanonical(t, v.root, 0, true)
+	}
+	// Deleting everything leaves an empty trie.
+	keys := make([]string, 0, len(want))
+	for k := range want {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		var ok bool
+		root, ok = delHash(nil, root, hash, k)
+		require.True(t, ok, "delete %s", k)
+	}
+	assert.Zero(t, root)
 }
 
 // TestHashTrieMissing checks lookups and deletes of absent keys.
 func TestHashTrieMissing(t *testing.T) {
 	seed := maphash.MakeSeed()
 	assert.Nil(t, hget(hnode{}, seed, "x"))
-	assert.Zero(t, hdel(hnode{}, seed, "x"))
+	assert.Zero(t, hdel(nil, hnode{}, seed, "x"))
 	a := &row{rec: backend.Record{ID: "a"}}
-	root := hput(hnode{}, seed, "a", a)
+	root := hput(nil, hnode{}, seed, "a", a)
 	assert.Same(t, a, hget(root, seed, "a"))
 	assert.Nil(t, hget(root, seed, "b"))
-	assert.Equal(t, root, hdel(root, seed, "b"), "deleting an absent key returns the trie unchanged")
-	assert.Zero(t, hdel(root, seed, "a"))
+	assert.Equal(t, root, hdel(nil, root, seed, "b"), "deleting an absent key returns the trie unchanged")
+	assert.Zero(t, hdel(nil, root, seed, "a"))
 }
 
-func delHash(n hnode, hash func(string) uint64, k string) (hnode, bool) {
-	return del(n, 0, hash(k), k)
+func delHash(e *edit, n hnode, hash func(string) uint64, k string) (hnode, bool) {
+	return del(e, n, 0, hash(k), k)
 }
 
 func clone(m map[string]*row) map[string]*row {

@@ -158,6 +158,7 @@ type writer struct {
 	t     *table
 	kd    *kindDef
 	owned []bool // index trees already cloned for this write
+	e     *edit  // the trie arrays this write may change in place; nil for one change
 }
 
 // write starts the next version of t (nil: a new, empty table).
@@ -194,7 +195,7 @@ func (w *writer) index(i int) *btree.BTreeG[entry] {
 // insert adds a row that is not in the table.
 func (w *writer) insert(r *row) {
 	w.t.primary.ReplaceOrInsert(rowItem{id: r.rec.ID, r: r})
-	w.t.ids = hput(w.t.ids, w.t.seed, r.rec.ID, r)
+	w.t.ids = hput(w.e, w.t.ids, w.t.seed, r.rec.ID, r)
 	for i := range w.t.indexes {
 		ks := r.keysAt(i)
 		if len(ks) == 0 {
@@ -210,7 +211,7 @@ func (w *writer) insert(r *row) {
 // remove deletes a row of the table.
 func (w *writer) remove(r *row) {
 	w.t.primary.Delete(rowItem{id: r.rec.ID})
-	w.t.ids = hdel(w.t.ids, w.t.seed, r.rec.ID)
+	w.t.ids = hdel(w.e, w.t.ids, w.t.seed, r.rec.ID)
 	for i := range w.t.indexes {
 		ks := r.keysAt(i)
 		if len(ks) == 0 {
@@ -230,9 +231,9 @@ func (w *writer) own(i int, vk string, r *row) {
 		return
 	}
 	if r == nil {
-		w.t.unique[i] = hdel(w.t.unique[i], w.t.seed, vk)
+		w.t.unique[i] = hdel(w.e, w.t.unique[i], w.t.seed, vk)
 	} else {
-		w.t.unique[i] = hput(w.t.unique[i], w.t.seed, vk, r)
+		w.t.unique[i] = hput(w.e, w.t.unique[i], w.t.seed, vk, r)
 	}
 }
 
@@ -241,7 +242,7 @@ func (w *writer) own(i int, vk string, r *row) {
 // they must still be written, since entries point at their row.
 func (w *writer) replace(old, r *row) {
 	w.t.primary.ReplaceOrInsert(rowItem{id: r.rec.ID, r: r})
-	w.t.ids = hput(w.t.ids, w.t.seed, r.rec.ID, r)
+	w.t.ids = hput(w.e, w.t.ids, w.t.seed, r.rec.ID, r)
 	for i := range w.t.indexes {
 		oks, nks := old.keysAt(i), r.keysAt(i)
 		if len(oks) == 0 {
