@@ -112,13 +112,32 @@ type prepared struct {
 // the plan cache: a prepared request is immutable and shared.
 func (d *Directory) prepare(tenant string, ki *kindInfo, opts ListOptions, extra ...query.Expr) (*prepared, error) {
 	if opts.Where != nil {
-		return d.prepareNew(tenant, ki, opts, extra)
+		return d.prepareNew(tenant, ki, opts, allOf(extra...))
 	}
-	key := planKey(tenant, ki.kind.Name, opts.Filter, opts.Sort, opts.Attributes, opts.ExcludedAttributes, query.Canonical(allOf(extra...)))
+	return d.prepareCached(tenant, ki, opts, conditionOf(allOf(extra...)))
+}
+
+// condition is a mandatory condition of a list, unbound (nil for none),
+// with its canonical form, which names it in the plan cache.
+type condition struct {
+	expr  query.Expr
+	canon string
+}
+
+func conditionOf(e query.Expr) condition {
+	return condition{expr: e, canon: query.Canonical(e)}
+}
+
+// prepareCached is prepare for a request given as text, through the plan
+// cache, with the mandatory condition cond. A hit costs no parsing, no
+// canonical form and no allocation.
+func (d *Directory) prepareCached(tenant string, ki *kindInfo, opts ListOptions, cond condition) (*prepared, error) {
+	key := planKey{tenant: tenant, kind: ki.kind.Name, filter: opts.Filter, sort: opts.Sort,
+		attributes: opts.Attributes, excluded: opts.ExcludedAttributes, conditions: cond.canon}
 	if p, ok := d.cache.plans.Get(key); ok {
 		return p, nil
 	}
-	p, err := d.prepareNew(tenant, ki, opts, extra)
+	p, err := d.prepareNew(tenant, ki, opts, cond.expr)
 	if err != nil {
 		return nil, err
 	}
@@ -126,8 +145,9 @@ func (d *Directory) prepare(tenant string, ki *kindInfo, opts ListOptions, extra
 	return p, nil
 }
 
-// prepareNew is prepare without the plan cache.
-func (d *Directory) prepareNew(tenant string, ki *kindInfo, opts ListOptions, extra []query.Expr) (*prepared, error) {
+// prepareNew is prepare without the plan cache; extra is the mandatory
+// condition, nil for none.
+func (d *Directory) prepareNew(tenant string, ki *kindInfo, opts ListOptions, extra query.Expr) (*prepared, error) {
 	var exprs []query.Expr
 	if opts.Filter != "" {
 		e, err := query.ParseWithLimits(opts.Filter, d.limits)
@@ -139,7 +159,7 @@ func (d *Directory) prepareNew(tenant string, ki *kindInfo, opts ListOptions, ex
 	if opts.Where != nil {
 		exprs = append(exprs, opts.Where)
 	}
-	exprs = append(exprs, extra...)
+	exprs = append(exprs, extra)
 	p := &prepared{ki: ki}
 	if filter := allOf(exprs...); filter != nil {
 		b, err := query.Bind(filter, ki.schema)
@@ -552,27 +572,27 @@ func (d *Directory) explain(tenant string, p *prepared) string {
 	return p.plan.String() + "\nbackend: " + d.b.Explain(tenant, q)
 }
 
-// deletedCondition is the condition a users list adds for its deleted
-// mode.
-func deletedCondition(m DeletedMode) (query.Expr, error) {
-	switch m {
-	case ExcludeDeleted:
-		return ne("status", string(StatusDeleted)), nil
-	case OnlyDeleted:
-		return eq("status", string(StatusDeleted)), nil
-	case IncludeDeleted:
-		return nil, nil
-	}
-	return nil, fieldErr("deleted", "unknown mode %d", m)
+// deletedConditions are the conditions a users list adds for each deleted
+// mode, indexed by the mode.
+func deletedConditions() [OnlyDeleted + 1]condition {
+	var c [OnlyDeleted + 1]condition
+	c[ExcludeDeleted] = conditionOf(ne("status", string(StatusDeleted)))
+	c[IncludeDeleted] = conditionOf(nil)
+	c[OnlyDeleted] = conditionOf(eq("status", string(StatusDeleted)))
+	return c
 }
 
-// prepare plans a list of the tenant's users.
+// prepare plans a list of the tenant's users. The deleted-users condition
+// of each mode and its canonical form are made once, in New.
 func (h *Users) prepare(opts ListOptions) (*prepared, error) {
-	cond, err := deletedCondition(opts.Deleted)
-	if err != nil {
-		return nil, err
+	if opts.Deleted < 0 || int(opts.Deleted) >= len(h.d.deleted) {
+		return nil, fieldErr("deleted", "unknown mode %d", opts.Deleted)
 	}
-	return h.d.prepare(h.tenant, h.d.k.users, opts, cond)
+	cond := h.d.deleted[opts.Deleted]
+	if opts.Where != nil {
+		return h.d.prepareNew(h.tenant, h.d.k.users, opts, cond.expr)
+	}
+	return h.d.prepareCached(h.tenant, h.d.k.users, opts, cond)
 }
 
 // List returns one page of the tenant's users that match opts. With
