@@ -485,9 +485,6 @@ type position struct {
 func (d *Directory) scan(ctx context.Context, tenant string, p *prepared, pos *position, back bool, fn func(backend.Record) bool) error {
 	kind := p.ki.kind.Name
 	q := backend.Query{Kind: kind, Filter: p.plan.Pushed}
-	match := func(r backend.Record) bool {
-		return p.plan.Residual == nil || query.Eval(p.plan.Residual, r.Doc)
-	}
 	var after *backend.Position
 	if pos != nil {
 		after = &pos.Position
@@ -512,16 +509,7 @@ func (d *Directory) scan(ctx context.Context, tenant string, p *prepared, pos *p
 	}
 	if p.plan.SortPushed {
 		q.Sort, q.After, q.Reverse = p.sort, after, back
-		for r, err := range d.b.Query(ctx, tenant, q) {
-			if err != nil {
-				return err
-			}
-			r = p.ki.see(d, r)
-			if match(r) && !fn(r) {
-				return nil
-			}
-		}
-		return nil
+		return d.each(ctx, tenant, p, q, fn)
 	}
 	var from []byte
 	if after != nil {
@@ -532,22 +520,19 @@ func (d *Directory) scan(ctx context.Context, tenant string, p *prepared, pos *p
 		rec backend.Record
 	}
 	var rows []keyed
-	for r, err := range d.b.Query(ctx, tenant, q) {
-		if err != nil {
-			return err
-		}
-		r = p.ki.see(d, r)
-		if !match(r) {
-			continue
-		}
+	err := d.each(ctx, tenant, p, q, func(r backend.Record) bool {
 		k := p.sort.AppendKey(nil, p.sort.Values(r.Doc), r.ID)
 		if from != nil {
 			c := bytes.Compare(k, from)
 			if !back && c <= 0 || back && c >= 0 {
-				continue
+				return true
 			}
 		}
 		rows = append(rows, keyed{k, r})
+		return true
+	})
+	if err != nil {
+		return err
 	}
 	slices.SortFunc(rows, func(a, b keyed) int {
 		if back {
@@ -561,6 +546,36 @@ func (d *Directory) scan(ctx context.Context, tenant string, p *prepared, pos *p
 		}
 	}
 	return nil
+}
+
+// each runs q and calls fn, until it returns false, with the records the
+// backend returns, as readers see them, that satisfy p's residual.
+func (d *Directory) each(ctx context.Context, tenant string, p *prepared, q backend.Query, fn func(backend.Record) bool) error {
+	e := &eachState{d: d, p: p, fn: fn}
+	d.b.Query(ctx, tenant, q)(e.yield)
+	return e.err
+}
+
+// eachState is one run of each. Its method is the consumer of the
+// backend's sequence, which costs a list one closure and this state
+// rather than a closure and a heap cell per variable it captures.
+type eachState struct {
+	d   *Directory
+	p   *prepared
+	fn  func(backend.Record) bool
+	err error
+}
+
+func (e *eachState) yield(r backend.Record, err error) bool {
+	if err != nil {
+		e.err = err
+		return false
+	}
+	r = e.p.ki.see(e.d, r)
+	if e.p.plan.Residual != nil && !query.Eval(e.p.plan.Residual, r.Doc) {
+		return true
+	}
+	return e.fn(r)
 }
 
 // explain describes how a prepared list would run.
