@@ -138,6 +138,11 @@ func (x *runner) finish() {
 
 // query runs q and emits its records.
 func (x *runner) query(q backend.Query) error {
+	if len(q.Sort) == 0 {
+		if sp, ok := x.uniquePoint(q.Filter); ok {
+			return x.byUnique(sp, q.After, q.Reverse)
+		}
+	}
 	pl, exact := x.kd.compile(q.Filter)
 	var set map[string]struct{}
 	if pl != nil {
@@ -213,21 +218,15 @@ func (x *runner) ids(pl *plan) (map[string]struct{}, error) {
 func (x *runner) scanSpan(sp backend.Span, fn func(id string)) error {
 	ix := x.kd.indexes[sp.Index]
 	prefix := indexPrefix(x.kd.spaces[sp.Index], x.tenant, x.kd.kind.Name, ix.Name)
-	txn := x.rd.txn
 	if ix.Unique && sp.Point {
-		// A unique value has one key: a point read, which badger answers
-		// from the bloom filters without an iterator.
-		item, err := txn.Get(uniqueKey(prefix, sp.Lo))
-		if errors.Is(err, badgerdb.ErrKeyNotFound) {
-			return nil
+		id, ok, err := x.uniqueID(sp)
+		if ok {
+			fn(id)
 		}
-		if err != nil {
-			return err
-		}
-		return item.Value(func(v []byte) error { fn(string(v)); return nil })
+		return err
 	}
 	opts := badgerdb.IteratorOptions{Prefix: append(prefix, sp.Prefix...)}
-	it := txn.NewIterator(opts)
+	it := x.rd.txn.NewIterator(opts)
 	defer it.Close()
 	lo := append(slices.Clip(prefix), sp.Lo...)
 	var hi []byte
@@ -252,6 +251,59 @@ func (x *runner) scanSpan(sp backend.Span, fn func(id string)) error {
 		}
 		fn(id)
 	}
+	return nil
+}
+
+// uniquePoint returns the span of e when e is one comparison that a
+// unique index answers with a single key (emails.value eq "a@x.io"): at
+// most one record matches, and it is found with two point reads.
+func (x *runner) uniquePoint(e query.Expr) (backend.Span, bool) {
+	c, ok := e.(*query.Compare)
+	if !ok {
+		return backend.Span{}, false
+	}
+	sp, ok := x.kd.leaf(c)
+	if !ok || !sp.Point || !x.kd.indexes[sp.Index].Unique {
+		return backend.Span{}, false
+	}
+	return sp, true
+}
+
+// uniqueID returns the id the key of a unique index's point span holds,
+// and whether there is one: a point read, which badger answers from the
+// bloom filters without an iterator.
+func (x *runner) uniqueID(sp backend.Span) (string, bool, error) {
+	// The prefix leaves room for a short value key: one allocation.
+	key := append(indexPrefix(x.kd.spaces[sp.Index], x.tenant, x.kd.kind.Name, x.kd.indexes[sp.Index].Name), sp.Lo...)
+	item, err := x.rd.txn.Get(key)
+	if errors.Is(err, badgerdb.ErrKeyNotFound) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, err
+	}
+	var id string
+	err = item.Value(func(v []byte) error { id = string(v); return nil })
+	return id, err == nil, err
+}
+
+// byUnique emits the record a unique index's point span selects, when
+// there is one and it lies strictly after the position's id (before it
+// when backward): one point read of the index key and one of the record,
+// without an id set or an iterator. The span is the whole filter, exactly.
+func (x *runner) byUnique(sp backend.Span, after *backend.Position, backward bool) error {
+	id, ok, err := x.uniqueID(sp)
+	if err != nil || !ok {
+		return err
+	}
+	if after != nil && (!backward && id <= after.ID || backward && id >= after.ID) {
+		return nil
+	}
+	r, ok, err := x.fetch(id)
+	if err != nil || !ok {
+		return err
+	}
+	x.emit(r)
 	return nil
 }
 

@@ -10,6 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/userdir/userdir/backend"
 	"github.com/userdir/userdir/query"
 )
@@ -306,5 +309,46 @@ func TestPushdown(t *testing.T) {
 		if got := p.Sort(mustSort(t, so)); got != want {
 			t.Errorf("Sort(%q) = %v, want %v", so, got, want)
 		}
+	}
+}
+
+// TestUniquePoint checks the two-point-read path of a filter that one key
+// of a unique index answers, with the positions of a cursor on either side
+// of the one record in both directions, and a value no record has.
+func TestUniquePoint(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t)
+	for _, d := range []*tdoc{
+		{ID: "k1", Name: "ann", Emails: []string{"Ann@X.io", "a2@x.io"}, Created: t0},
+		{ID: "k2", Name: "bob", Emails: []string{"bob@x.io"}, Created: t0},
+	} {
+		_, err := s.Create(ctx, "t", tkind, d.ID, d)
+		require.NoError(t, err)
+	}
+	_, err := s.Create(ctx, "other", tkind, "k3", &tdoc{ID: "k3", Name: "cy", Emails: []string{"cy@x.io"}, Created: t0})
+	require.NoError(t, err)
+	at := func(id string) *backend.Position { return &backend.Position{ID: id} }
+	tests := []struct {
+		filter  string
+		after   *backend.Position
+		reverse bool
+		want    []string // ids, in order
+	}{
+		{`emails.value eq "ann@x.io"`, nil, false, []string{"k1"}},
+		{`emails.value eq "ANN@x.IO"`, nil, true, []string{"k1"}},
+		{`emails.value eq "a2@x.io"`, at("k0"), false, []string{"k1"}},
+		{`emails.value eq "a2@x.io"`, at("k1"), false, []string{}},
+		{`emails.value eq "a2@x.io"`, at("k2"), false, []string{}},
+		{`emails.value eq "a2@x.io"`, at("k2"), true, []string{"k1"}},
+		{`emails.value eq "a2@x.io"`, at("k1"), true, []string{}},
+		{`emails.value eq "a2@x.io"`, at("k0"), true, []string{}},
+		{`name eq "BOB"`, nil, false, []string{"k2"}},
+		{`emails.value eq "nobody@x.io"`, nil, false, []string{}},
+		{`emails.value eq "cy@x.io"`, nil, false, []string{}}, // another tenant's
+	}
+	for _, tt := range tests {
+		q := backend.Query{Kind: tkind, Filter: bind(t, tt.filter), After: tt.after, Reverse: tt.reverse}
+		got := collect(t, s, "t", q)
+		assert.Equal(t, tt.want, ids(got), "%s after %v reverse %v", tt.filter, tt.after, tt.reverse)
 	}
 }

@@ -26,7 +26,7 @@ type queryCache struct {
 	// only on the request, the tenant and the directory's configuration,
 	// never on the data, so it needs no generation and is kept even when
 	// the result cache is off.
-	plans *lru.Cache[string, *prepared]
+	plans *lru.Cache[planKey, *prepared]
 
 	mu   sync.Mutex
 	gens map[string]uint64
@@ -39,7 +39,7 @@ type cacheEntry struct {
 
 func newQueryCache(size int, ttl time.Duration) *queryCache {
 	c := &queryCache{ttl: ttl, gens: map[string]uint64{}}
-	c.plans, _ = lru.New[string, *prepared](planCacheSize) // planCacheSize > 0
+	c.plans, _ = lru.New[planKey, *prepared](planCacheSize) // planCacheSize > 0
 	if size > 0 {
 		c.lru, _ = lru.New[string, cacheEntry](size) // only fails for size <= 0
 	}
@@ -114,15 +114,15 @@ func (c *queryCache) clear() {
 // generation, so that none stays in memory (Anonymize: no personal data
 // may outlive the call, even in unreachable entries).
 func (c *queryCache) dropTenant(tenant string) {
-	prefix := tenant + "\x00"
 	for _, k := range c.plans.Keys() {
-		if strings.HasPrefix(k, prefix) {
+		if k.tenant == tenant {
 			c.plans.Remove(k)
 		}
 	}
 	if c.lru == nil {
 		return
 	}
+	prefix := tenant + "\x00"
 	for _, k := range c.lru.Keys() {
 		if strings.HasPrefix(k, prefix) {
 			c.lru.Remove(k)
@@ -133,21 +133,13 @@ func (c *queryCache) dropTenant(tenant string) {
 // planCacheSize is how many prepared list requests a directory keeps.
 const planCacheSize = 1024
 
-// planKey is the key of a prepared request: the tenant, then each part
-// with its length, so that no two different requests share a key whatever
-// bytes their texts hold.
-func planKey(tenant string, parts ...string) string {
-	n := len(tenant) + 1
-	for _, p := range parts {
-		n += len(p) + 4
-	}
-	b := make([]byte, 0, n)
-	b = append(b, tenant...)
-	b = append(b, 0)
-	for _, p := range parts {
-		b = strconv.AppendInt(b, int64(len(p)), 10)
-		b = append(b, ':')
-		b = append(b, p...)
-	}
-	return string(b)
+// planKey is the key of a prepared request: the request's texts as
+// given, and the canonical form of the mandatory conditions the directory
+// adds. A struct of the strings themselves, rather than one string built
+// from them, costs a hit no allocation and no copying.
+type planKey struct {
+	tenant, kind         string
+	filter, sort         string
+	attributes, excluded string
+	conditions           string
 }

@@ -27,6 +27,9 @@ type Directory struct {
 	limits query.Limits
 	k      kinds
 	cache  *queryCache
+	// deleted is the condition a users list adds for each DeletedMode;
+	// made once, since its canonical form keys the plan cache.
+	deleted [OnlyDeleted + 1]condition
 
 	observers []Observer
 	auditOn   bool
@@ -179,14 +182,15 @@ func New(b backend.Backend, opts ...Option) (*Directory, error) {
 		cfg.cacheSize = 0
 	}
 	d := &Directory{
-		b:      b,
-		caps:   caps,
-		now:    cfg.now,
-		newID:  cfg.newID,
-		cursor: cursorSigner{key: cfg.cursorKey},
-		limits: cfg.limits,
-		k:      newKinds(cfg.uniqueEmails),
-		cache:  newQueryCache(cfg.cacheSize, cfg.cacheTTL),
+		b:       b,
+		caps:    caps,
+		now:     cfg.now,
+		newID:   cfg.newID,
+		cursor:  cursorSigner{key: cfg.cursorKey},
+		limits:  cfg.limits,
+		k:       newKinds(cfg.uniqueEmails),
+		cache:   newQueryCache(cfg.cacheSize, cfg.cacheTTL),
+		deleted: deletedConditions(),
 
 		observers: cfg.observers,
 		auditOn:   cfg.audit,

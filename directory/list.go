@@ -112,13 +112,32 @@ type prepared struct {
 // the plan cache: a prepared request is immutable and shared.
 func (d *Directory) prepare(tenant string, ki *kindInfo, opts ListOptions, extra ...query.Expr) (*prepared, error) {
 	if opts.Where != nil {
-		return d.prepareNew(tenant, ki, opts, extra)
+		return d.prepareNew(tenant, ki, opts, allOf(extra...))
 	}
-	key := planKey(tenant, ki.kind.Name, opts.Filter, opts.Sort, opts.Attributes, opts.ExcludedAttributes, query.Canonical(allOf(extra...)))
+	return d.prepareCached(tenant, ki, opts, conditionOf(allOf(extra...)))
+}
+
+// condition is a mandatory condition of a list, unbound (nil for none),
+// with its canonical form, which names it in the plan cache.
+type condition struct {
+	expr  query.Expr
+	canon string
+}
+
+func conditionOf(e query.Expr) condition {
+	return condition{expr: e, canon: query.Canonical(e)}
+}
+
+// prepareCached is prepare for a request given as text, through the plan
+// cache, with the mandatory condition cond. A hit costs no parsing, no
+// canonical form and no allocation.
+func (d *Directory) prepareCached(tenant string, ki *kindInfo, opts ListOptions, cond condition) (*prepared, error) {
+	key := planKey{tenant: tenant, kind: ki.kind.Name, filter: opts.Filter, sort: opts.Sort,
+		attributes: opts.Attributes, excluded: opts.ExcludedAttributes, conditions: cond.canon}
 	if p, ok := d.cache.plans.Get(key); ok {
 		return p, nil
 	}
-	p, err := d.prepareNew(tenant, ki, opts, extra)
+	p, err := d.prepareNew(tenant, ki, opts, cond.expr)
 	if err != nil {
 		return nil, err
 	}
@@ -126,8 +145,9 @@ func (d *Directory) prepare(tenant string, ki *kindInfo, opts ListOptions, extra
 	return p, nil
 }
 
-// prepareNew is prepare without the plan cache.
-func (d *Directory) prepareNew(tenant string, ki *kindInfo, opts ListOptions, extra []query.Expr) (*prepared, error) {
+// prepareNew is prepare without the plan cache; extra is the mandatory
+// condition, nil for none.
+func (d *Directory) prepareNew(tenant string, ki *kindInfo, opts ListOptions, extra query.Expr) (*prepared, error) {
 	var exprs []query.Expr
 	if opts.Filter != "" {
 		e, err := query.ParseWithLimits(opts.Filter, d.limits)
@@ -139,7 +159,7 @@ func (d *Directory) prepareNew(tenant string, ki *kindInfo, opts ListOptions, ex
 	if opts.Where != nil {
 		exprs = append(exprs, opts.Where)
 	}
-	exprs = append(exprs, extra...)
+	exprs = append(exprs, extra)
 	p := &prepared{ki: ki}
 	if filter := allOf(exprs...); filter != nil {
 		b, err := query.Bind(filter, ki.schema)
@@ -465,9 +485,6 @@ type position struct {
 func (d *Directory) scan(ctx context.Context, tenant string, p *prepared, pos *position, back bool, fn func(backend.Record) bool) error {
 	kind := p.ki.kind.Name
 	q := backend.Query{Kind: kind, Filter: p.plan.Pushed}
-	match := func(r backend.Record) bool {
-		return p.plan.Residual == nil || query.Eval(p.plan.Residual, r.Doc)
-	}
 	var after *backend.Position
 	if pos != nil {
 		after = &pos.Position
@@ -492,16 +509,7 @@ func (d *Directory) scan(ctx context.Context, tenant string, p *prepared, pos *p
 	}
 	if p.plan.SortPushed {
 		q.Sort, q.After, q.Reverse = p.sort, after, back
-		for r, err := range d.b.Query(ctx, tenant, q) {
-			if err != nil {
-				return err
-			}
-			r = p.ki.see(d, r)
-			if match(r) && !fn(r) {
-				return nil
-			}
-		}
-		return nil
+		return d.each(ctx, tenant, p, q, fn)
 	}
 	var from []byte
 	if after != nil {
@@ -512,22 +520,19 @@ func (d *Directory) scan(ctx context.Context, tenant string, p *prepared, pos *p
 		rec backend.Record
 	}
 	var rows []keyed
-	for r, err := range d.b.Query(ctx, tenant, q) {
-		if err != nil {
-			return err
-		}
-		r = p.ki.see(d, r)
-		if !match(r) {
-			continue
-		}
+	err := d.each(ctx, tenant, p, q, func(r backend.Record) bool {
 		k := p.sort.AppendKey(nil, p.sort.Values(r.Doc), r.ID)
 		if from != nil {
 			c := bytes.Compare(k, from)
 			if !back && c <= 0 || back && c >= 0 {
-				continue
+				return true
 			}
 		}
 		rows = append(rows, keyed{k, r})
+		return true
+	})
+	if err != nil {
+		return err
 	}
 	slices.SortFunc(rows, func(a, b keyed) int {
 		if back {
@@ -543,6 +548,36 @@ func (d *Directory) scan(ctx context.Context, tenant string, p *prepared, pos *p
 	return nil
 }
 
+// each runs q and calls fn, until it returns false, with the records the
+// backend returns, as readers see them, that satisfy p's residual.
+func (d *Directory) each(ctx context.Context, tenant string, p *prepared, q backend.Query, fn func(backend.Record) bool) error {
+	e := &eachState{d: d, p: p, fn: fn}
+	d.b.Query(ctx, tenant, q)(e.yield)
+	return e.err
+}
+
+// eachState is one run of each. Its method is the consumer of the
+// backend's sequence, which costs a list one closure and this state
+// rather than a closure and a heap cell per variable it captures.
+type eachState struct {
+	d   *Directory
+	p   *prepared
+	fn  func(backend.Record) bool
+	err error
+}
+
+func (e *eachState) yield(r backend.Record, err error) bool {
+	if err != nil {
+		e.err = err
+		return false
+	}
+	r = e.p.ki.see(e.d, r)
+	if e.p.plan.Residual != nil && !query.Eval(e.p.plan.Residual, r.Doc) {
+		return true
+	}
+	return e.fn(r)
+}
+
 // explain describes how a prepared list would run.
 func (d *Directory) explain(tenant string, p *prepared) string {
 	q := backend.Query{Kind: p.ki.kind.Name, Filter: p.plan.Pushed}
@@ -552,27 +587,27 @@ func (d *Directory) explain(tenant string, p *prepared) string {
 	return p.plan.String() + "\nbackend: " + d.b.Explain(tenant, q)
 }
 
-// deletedCondition is the condition a users list adds for its deleted
-// mode.
-func deletedCondition(m DeletedMode) (query.Expr, error) {
-	switch m {
-	case ExcludeDeleted:
-		return ne("status", string(StatusDeleted)), nil
-	case OnlyDeleted:
-		return eq("status", string(StatusDeleted)), nil
-	case IncludeDeleted:
-		return nil, nil
-	}
-	return nil, fieldErr("deleted", "unknown mode %d", m)
+// deletedConditions are the conditions a users list adds for each deleted
+// mode, indexed by the mode.
+func deletedConditions() [OnlyDeleted + 1]condition {
+	var c [OnlyDeleted + 1]condition
+	c[ExcludeDeleted] = conditionOf(ne("status", string(StatusDeleted)))
+	c[IncludeDeleted] = conditionOf(nil)
+	c[OnlyDeleted] = conditionOf(eq("status", string(StatusDeleted)))
+	return c
 }
 
-// prepare plans a list of the tenant's users.
+// prepare plans a list of the tenant's users. The deleted-users condition
+// of each mode and its canonical form are made once, in New.
 func (h *Users) prepare(opts ListOptions) (*prepared, error) {
-	cond, err := deletedCondition(opts.Deleted)
-	if err != nil {
-		return nil, err
+	if opts.Deleted < 0 || int(opts.Deleted) >= len(h.d.deleted) {
+		return nil, fieldErr("deleted", "unknown mode %d", opts.Deleted)
 	}
-	return h.d.prepare(h.tenant, h.d.k.users, opts, cond)
+	cond := h.d.deleted[opts.Deleted]
+	if opts.Where != nil {
+		return h.d.prepareNew(h.tenant, h.d.k.users, opts, cond.expr)
+	}
+	return h.d.prepareCached(h.tenant, h.d.k.users, opts, cond)
 }
 
 // List returns one page of the tenant's users that match opts. With

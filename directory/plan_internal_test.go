@@ -1,0 +1,109 @@
+package directory
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/userdir/userdir/memory"
+	"github.com/userdir/userdir/query"
+)
+
+// TestPlanCacheReuse checks that a request given as text is prepared once
+// and then taken from the plan cache, and that the requests that differ in
+// any part, the deleted-users mode included, get plans of their own, each
+// bound to its mandatory condition.
+func TestPlanCacheReuse(t *testing.T) {
+	d, err := New(memory.New(), WithCache(0, 0))
+	require.NoError(t, err)
+	users := d.Users("acme")
+	const filter = `emails.value eq "a@x.io"`
+	tests := []struct {
+		name  string
+		opts  ListOptions
+		canon string // the canonical filter of the plan
+	}{
+		{"exclude", ListOptions{Filter: filter}, `emails.value eq "a@x.io" and status ne "deleted"`},
+		{"include", ListOptions{Filter: filter, Deleted: IncludeDeleted}, `emails.value eq "a@x.io"`},
+		{"only", ListOptions{Filter: filter, Deleted: OnlyDeleted}, `emails.value eq "a@x.io" and status eq "deleted"`},
+		{"no filter", ListOptions{}, `status ne "deleted"`},
+		{"sorted", ListOptions{Filter: filter, Sort: "userName"}, `emails.value eq "a@x.io" and status ne "deleted"`},
+		{"projected", ListOptions{Filter: filter, Attributes: "userName"}, `emails.value eq "a@x.io" and status ne "deleted"`},
+	}
+	seen := map[*prepared]string{}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := users.prepare(tt.opts)
+			require.NoError(t, err)
+			again, err := users.prepare(tt.opts)
+			require.NoError(t, err)
+			assert.Same(t, p, again, "the second request is a plan cache hit")
+			assert.Equal(t, tt.canon, query.Canonical(p.filter))
+			assert.NotContains(t, seen, p, "a plan of its own")
+			seen[p] = tt.name
+		})
+	}
+	assert.Equal(t, len(tests), d.cache.plans.Len())
+}
+
+// TestDeletedConditions checks that the conditions made once in New are
+// those of each mode, and that an unknown mode is refused.
+func TestDeletedConditions(t *testing.T) {
+	d, err := New(memory.New())
+	require.NoError(t, err)
+	tests := []struct {
+		mode  DeletedMode
+		canon string // "": refused
+	}{
+		{ExcludeDeleted, `status ne "deleted"`},
+		{IncludeDeleted, ``},
+		{OnlyDeleted, `status eq "deleted"`},
+		{-1, ""},
+		{OnlyDeleted + 1, ""},
+	}
+	for _, tt := range tests {
+		_, err := d.Users("acme").prepare(ListOptions{Deleted: tt.mode})
+		if tt.mode < 0 || tt.mode > OnlyDeleted {
+			var fe *FieldError
+			require.ErrorAs(t, err, &fe, "mode %d", tt.mode)
+			assert.Equal(t, "deleted", fe.Field)
+			continue
+		}
+		require.NoError(t, err)
+		c := d.deleted[tt.mode]
+		assert.Equal(t, tt.canon, c.canon, "mode %d", tt.mode)
+		assert.Equal(t, query.Canonical(c.expr), c.canon, "mode %d", tt.mode)
+	}
+}
+
+// TestPlanCacheDropTenant checks that dropping a tenant (Anonymize) drops
+// its cached plans, whose filter texts may hold personal data, and keeps
+// the other tenants'.
+func TestPlanCacheDropTenant(t *testing.T) {
+	ctx := t.Context()
+	d, err := New(memory.New())
+	require.NoError(t, err)
+	u, err := d.Users("acme").Create(ctx, User{UserName: "zq-secret"})
+	require.NoError(t, err)
+	for _, tenant := range []string{"acme", "other"} {
+		for _, f := range []string{"", `userName eq "zq-secret"`} {
+			_, err := d.Users(tenant).List(ctx, ListOptions{Filter: f})
+			require.NoError(t, err)
+		}
+		_, err = d.Roles(tenant).List(ctx, ListOptions{})
+		require.NoError(t, err)
+	}
+	tenants := func() map[string]int {
+		n := map[string]int{}
+		for _, k := range d.cache.plans.Keys() {
+			n[k.tenant]++
+		}
+		return n
+	}
+	require.Equal(t, map[string]int{"acme": 3, "other": 3}, tenants())
+
+	_, err = d.Users("acme").Anonymize(ctx, u.ID)
+	require.NoError(t, err)
+	assert.Equal(t, map[string]int{"other": 3}, tenants())
+}
