@@ -179,12 +179,9 @@ func (s *Store) Create(ctx context.Context, tenant, kind, id string, doc backend
 	}
 	cur := t.snap.Load()
 	tb := cur.table(kd)
-	if tb.get(id) != nil {
-		return backend.Record{}, &backend.Error{Op: op, Kind: kind, ID: id, Err: backend.ErrAlreadyExists}
-	}
 	r := &row{rec: backend.Record{ID: id, Version: 1, Doc: doc}, keys: keys, at: at}
-	if ix := tb.clash(kd, id, r); ix >= 0 {
-		return backend.Record{}, &backend.Error{Op: op, Kind: kind, ID: id, Index: kd.indexes[ix].Name, Err: backend.ErrAlreadyExists}
+	if err := tb.refuse(kd, op, r); err != nil {
+		return backend.Record{}, err
 	}
 	w := tb.write(kd)
 	w.insert(r)
@@ -225,7 +222,7 @@ func (s *Store) Replace(ctx context.Context, tenant, kind, id string, doc backen
 	}
 	r := &row{rec: backend.Record{ID: id, Version: old.rec.Version + 1, Doc: doc}, keys: keys, at: at}
 	if ix := tb.clash(kd, id, r); ix >= 0 {
-		return backend.Record{}, &backend.Error{Op: op, Kind: kind, ID: id, Index: kd.indexes[ix].Name, Err: backend.ErrAlreadyExists}
+		return backend.Record{}, clashError(kd, op, id, ix)
 	}
 	w := tb.write(kd)
 	w.replace(old, r)

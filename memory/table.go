@@ -150,6 +150,26 @@ func (t *table) clash(kd *kindDef, id string, r *row) int {
 	return -1
 }
 
+// refuse returns why the new row r cannot be created in t: its id, or
+// one of its keys in a unique index, is taken. It returns nil when r can
+// be.
+func (t *table) refuse(kd *kindDef, op string, r *row) error {
+	id := r.rec.ID
+	if t.get(id) != nil {
+		return &backend.Error{Op: op, Kind: kd.kind.Name, ID: id, Err: backend.ErrAlreadyExists}
+	}
+	if ix := t.clash(kd, id, r); ix >= 0 {
+		return clashError(kd, op, id, ix)
+	}
+	return nil
+}
+
+// clashError reports that a unique key of index ix is held by another
+// record than id.
+func clashError(kd *kindDef, op, id string, ix int) error {
+	return &backend.Error{Op: op, Kind: kd.kind.Name, ID: id, Index: kd.indexes[ix].Name, Err: backend.ErrAlreadyExists}
+}
+
 // writer builds the next version of a table during one write. Trees are
 // cloned on first change, lazily (a clone copies a node only when it is
 // changed, and nodes reachable from a published snapshot are never changed
