@@ -53,6 +53,7 @@ func Run(t *testing.T, newBackend func(t *testing.T) backend.Backend) {
 		{"Projection", testProjection},
 		{"Patch", testPatch},
 		{"Import", testImport},
+		{"Batch", testBatch},
 		{"BadInputChangesNothing", testBadInput},
 		{"Explain", testExplain},
 		{"Roles", testRoles},
