@@ -35,7 +35,7 @@ type ImportReport struct {
 // ended); the report then covers the items seen so far.
 //
 // Where the backend is a backend.Batcher, users without groups or a
-// subject are stored in batches of a few hundred, each in one write;
+// subject are stored in batches of up to 1,024 (one backend call each);
 // items are still decided in order, as if stored one by one (of two items
 // with one userName the first is stored and the second refused). ctx is
 // checked between items: an item read before it ended is stored.
@@ -45,9 +45,10 @@ func (h *Users) Import(ctx context.Context, users iter.Seq[User]) (ImportReport,
 	})
 }
 
-// importChunk is the most users Import stores in one backend write: enough
-// to share a transaction's fixed cost, few enough that a batch is small
-// next to a store's transaction limits.
+// importChunk is the most users Import hands a backend.Batcher at once:
+// enough for the backend to share the cost of its writes (badger
+// pipelines transactions of 128), few enough that a pending batch holds
+// little memory and little work is left when ctx ends.
 const importChunk = 1024
 
 func (h *Users) importAll(ctx context.Context, users iter.Seq[User]) (ImportReport, error) {
@@ -56,38 +57,37 @@ func (h *Users) importAll(ctx context.Context, users iter.Seq[User]) (ImportRepo
 		return rep, err
 	}
 	_, batched := h.d.b.(backend.Batcher)
-	// pending are the items waiting for a batch, by their place in
-	// rep.Results. They are stored before any item taken one by one, and
-	// once ctx has ended (an item read is stored, as it always was).
+	// pending are the items waiting for a batch. They are stored before
+	// any later item is stored one by one, so that items are decided in
+	// order, and even when ctx has ended: an item read before it ended is
+	// stored, as it was when every item was stored as soon as it was read.
 	var pending []importItem
-	flush := func(ctx context.Context) {
-		h.importBatch(ctx, &rep, pending)
+	flush := func() {
+		h.importBatch(context.WithoutCancel(ctx), &rep, pending)
 		pending = pending[:0]
 	}
-	i := 0
 	for u := range users {
 		if err := ctx.Err(); err != nil {
-			flush(context.WithoutCancel(ctx))
+			flush()
 			return rep, err
 		}
-		rep.Results = append(rep.Results, ImportResult{Index: i, ID: u.ID})
-		i++
+		at := len(rep.Results)
+		rep.Results = append(rep.Results, ImportResult{Index: at, ID: u.ID})
 		it, err := h.importDoc(ctx, u)
 		if err == nil && batched && len(it.doc.Groups) == 0 && it.doc.Subject == "" {
-			it.at = len(rep.Results) - 1
-			pending = append(pending, it)
-			if len(pending) == importChunk {
-				flush(context.WithoutCancel(ctx))
+			it.at = at
+			if pending = append(pending, it); len(pending) == importChunk {
+				flush()
 			}
 			continue
 		}
 		if err == nil {
-			flush(context.WithoutCancel(ctx))
+			flush()
 			err = h.importOne(ctx, it)
 		}
-		rep.settle(len(rep.Results)-1, it.doc, err)
+		rep.settle(at, it.doc, err)
 	}
-	flush(context.WithoutCancel(ctx))
+	flush()
 	return rep, nil
 }
 
