@@ -142,6 +142,9 @@ const (
 // the batch, a refused item changes nothing, and racing batches keep
 // uniqueness.
 func testBatch(t *testing.T, s *suite) {
+	if _, ok := s.newBackend(t).(backend.Batcher); !ok {
+		t.Skip("the backend is not a backend.Batcher")
+	}
 	doc := func(id, name string, emails ...string) *batchDoc {
 		return &batchDoc{ID: id, Name: name, Emails: emails, Team: "t1"}
 	}
