@@ -28,6 +28,12 @@
 // Atomicity: a failed write changes nothing: no partial record, no orphan
 // index entry.
 //
+// Batches: a backend may also implement Batcher, creating many records of
+// one kind in one write. Each item of a batch keeps the contract of one
+// Create (its own ErrAlreadyExists, against stored records and earlier
+// items of the batch; atomicity; uniqueness under concurrency); only the
+// cost is shared.
+//
 // Immutability: the backend never modifies a Document it is handed, and the
 // caller never modifies a Document the backend returns. The directory copies
 // documents before handing them to its callers.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -217,6 +218,62 @@ func BenchmarkCreateParallel(b *testing.B) {
 					}
 				}
 			})
+		})
+	}
+}
+
+// perItem hides a Store's CreateBatch, so that the directory stores each
+// imported user with its own Create, as it does over a backend without
+// batches.
+type perItem struct{ backend.Backend }
+
+// BenchmarkImport imports importUsers users through the directory into a
+// new store on disk, in batches (backend.Batcher) and with one Create
+// per user; compare the two with benchstat. The audit trail is off, as
+// in the benchmark program's row P7.
+func BenchmarkImport(b *testing.B) {
+	const importUsers = 10_000
+	users := make([]directory.User, importUsers)
+	for i := range users {
+		users[i] = directory.User{
+			ID:          fmt.Sprintf("u%06d", i),
+			UserName:    fmt.Sprintf("user%06d", i),
+			DisplayName: fmt.Sprintf("User %d", i),
+			Emails:      []directory.Email{{Value: fmt.Sprintf("user%06d@bench.example", i), Type: "work", Primary: true}},
+		}
+	}
+	for _, mode := range []struct {
+		name string
+		wrap func(*Store) backend.Backend
+	}{
+		{"Batched", func(s *Store) backend.Backend { return s }},
+		{"PerItem", func(s *Store) backend.Backend { return perItem{s} }},
+	} {
+		b.Run(mode.name, func(b *testing.B) {
+			root := b.TempDir()
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				b.StopTimer()
+				s, err := Open(fmt.Sprintf("%s/%d", root, i), Options{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				dir, err := directory.New(mode.wrap(s), directory.WithCache(0, 0), directory.WithAudit(false))
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+				rep, err := dir.Users("bench").Import(context.Background(), slices.Values(users))
+				b.StopTimer()
+				if err != nil || rep.Created != importUsers {
+					b.Fatalf("import: %d created, %d failed, %v", rep.Created, rep.Failed, err)
+				}
+				if err := dir.Close(); err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*importUsers), "ns/user")
 		})
 	}
 }

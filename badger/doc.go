@@ -36,6 +36,14 @@
 // ErrAlreadyExists or ErrConflict. Exactly one of any number of racing
 // conflicting writers succeeds.
 //
+// CreateBatch (backend.Batcher, which Users.Import uses) writes many
+// records in transactions of up to 128, each record read and written as
+// Create does it, so a commit's fixed cost is shared. The transactions
+// are pipelined: the next one reads and writes its records while badger
+// applies the one before, and when they clash, badger's conflict check
+// makes the later run again. A transaction too big for badger, or one
+// that keeps conflicting with other writers, is split in halves.
+//
 // # Queries
 //
 // Pushdown and Explain describe what runs on the indexes: eq, sw and

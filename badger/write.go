@@ -87,41 +87,86 @@ func (s *Store) Create(ctx context.Context, tenant, kind, id string, doc backend
 		return backend.Record{}, err
 	}
 	defer s.leave()
-	if doc == nil {
-		return backend.Record{}, fmt.Errorf("badger: %s %s %q: nil document", op, kind, id)
-	}
-	// Encoding and key folding depend only on the document, so they are
-	// done once, outside the transaction that may be retried.
-	data, err := kd.kind.Codec.Marshal(doc)
+	r, err := kd.newRecord(op, tenant, id, doc)
 	if err != nil {
-		return backend.Record{}, fmt.Errorf("badger: %s %s %q: encode: %w", op, kind, id, err)
+		return backend.Record{}, err
 	}
-	keys, err := kd.rowKeys(tenant, id, doc)
-	if err != nil {
-		return backend.Record{}, fmt.Errorf("badger: %s %s %q: %w", op, kind, id, err)
-	}
-	rk := recordKey(tenant, kind, id)
-	val := appendRecordValue(nil, 1, data)
-	err = s.update(ctx, op, kind, id, func(txn *badgerdb.Txn) error {
-		switch _, err := txn.Get(rk); {
-		case err == nil:
-			return &backend.Error{Op: op, Kind: kind, ID: id, Err: backend.ErrAlreadyExists}
-		case !errors.Is(err, badgerdb.ErrKeyNotFound):
-			return err
-		}
-		for i, ks := range keys {
-			for _, k := range ks {
-				if err := kd.add(txn, op, i, k, id); err != nil {
-					return err
-				}
-			}
-		}
-		return txn.Set(rk, val)
-	})
+	err = s.update(ctx, op, kind, id, func(txn *badgerdb.Txn) error { return kd.put(txn, op, &r) })
 	if err != nil {
 		return backend.Record{}, err
 	}
 	return backend.Record{ID: id, Version: 1, Doc: doc}, nil
+}
+
+// newRecord is a document ready to be written: its record key, its stored
+// value at version 1 and its index keys (see rowKeys). Encoding and key
+// folding depend only on the document, so they are done once, outside the
+// transaction that may be retried.
+type newRecord struct {
+	id   string
+	key  []byte
+	val  []byte
+	keys [][][]byte
+}
+
+// newRecord encodes doc and computes its keys for a write of id.
+func (kd *kindDef) newRecord(op, tenant, id string, doc backend.Document) (newRecord, error) {
+	kind := kd.kind.Name
+	if doc == nil {
+		return newRecord{}, fmt.Errorf("badger: %s %s %q: nil document", op, kind, id)
+	}
+	data, err := kd.kind.Codec.Marshal(doc)
+	if err != nil {
+		return newRecord{}, fmt.Errorf("badger: %s %s %q: encode: %w", op, kind, id, err)
+	}
+	keys, err := kd.rowKeys(tenant, id, doc)
+	if err != nil {
+		return newRecord{}, fmt.Errorf("badger: %s %s %q: %w", op, kind, id, err)
+	}
+	return newRecord{
+		id:   id,
+		key:  recordKey(tenant, kind, id),
+		val:  appendRecordValue(make([]byte, 0, versionLen+len(data)), 1, data),
+		keys: keys,
+	}, nil
+}
+
+// put writes r and its index entries in txn, or fails with
+// ErrAlreadyExists when its id or one of its unique keys is taken, by a
+// committed record or by an earlier write of txn. It reads every key it
+// checks before it writes any, so a refused record leaves nothing in txn
+// and a batch can go on with its other records. The reads put the keys in
+// txn's conflict set.
+func (kd *kindDef) put(txn *badgerdb.Txn, op string, r *newRecord) error {
+	switch _, err := txn.Get(r.key); {
+	case err == nil:
+		return &backend.Error{Op: op, Kind: kd.kind.Name, ID: r.id, Err: backend.ErrAlreadyExists}
+	case !errors.Is(err, badgerdb.ErrKeyNotFound):
+		return err
+	}
+	for i, ks := range r.keys {
+		if !kd.indexes[i].Unique {
+			continue
+		}
+		for _, k := range ks {
+			if err := kd.claim(txn, op, i, k, r.id); err != nil {
+				return err
+			}
+		}
+	}
+	owner := []byte(r.id)
+	for i, ks := range r.keys {
+		var v []byte
+		if kd.indexes[i].Unique {
+			v = owner
+		}
+		for _, k := range ks {
+			if err := txn.Set(k, v); err != nil {
+				return err
+			}
+		}
+	}
+	return txn.Set(r.key, r.val)
 }
 
 // Replace overwrites the record's document when its version is ifVersion
@@ -136,18 +181,11 @@ func (s *Store) Replace(ctx context.Context, tenant, kind, id string, doc backen
 		return backend.Record{}, err
 	}
 	defer s.leave()
-	if doc == nil {
-		return backend.Record{}, fmt.Errorf("badger: %s %s %q: nil document", op, kind, id)
-	}
-	rk := recordKey(tenant, kind, id)
-	data, err := kd.kind.Codec.Marshal(doc)
+	r, err := kd.newRecord(op, tenant, id, doc)
 	if err != nil {
-		return backend.Record{}, fmt.Errorf("badger: %s %s %q: encode: %w", op, kind, id, err)
+		return backend.Record{}, err
 	}
-	keys, err := kd.rowKeys(tenant, id, doc)
-	if err != nil {
-		return backend.Record{}, fmt.Errorf("badger: %s %s %q: %w", op, kind, id, err)
-	}
+	keys, data := r.keys, r.val[versionLen:]
 	var version int64
 	err = s.update(ctx, op, kind, id, func(txn *badgerdb.Txn) error {
 		old, oldKeys, err := s.current(txn, kd, op, tenant, id, ifVersion)
@@ -168,7 +206,7 @@ func (s *Store) Replace(ctx context.Context, tenant, kind, id string, doc backen
 			}
 		}
 		version = old + 1
-		return txn.Set(rk, appendRecordValue(make([]byte, 0, versionLen+len(data)), version, data))
+		return txn.Set(r.key, appendRecordValue(make([]byte, 0, len(r.val)), version, data))
 	})
 	if err != nil {
 		return backend.Record{}, err
@@ -264,18 +302,26 @@ func (kd *kindDef) rowKeys(tenant, id string, doc backend.Document) ([][][]byte,
 	return out, nil
 }
 
-// add writes the entry k of index i for the record id. For a unique index
-// it first reads the key, which puts it in the transaction's conflict set,
-// and fails with ErrAlreadyExists when another record holds it.
+// add writes the entry k of index i for the record id, checking first
+// that no other record holds it when the index is unique (see claim).
 func (kd *kindDef) add(txn *badgerdb.Txn, op string, i int, k []byte, id string) error {
-	ix := kd.indexes[i]
-	if !ix.Unique {
+	if !kd.indexes[i].Unique {
 		return txn.Set(k, nil)
 	}
+	if err := kd.claim(txn, op, i, k, id); err != nil {
+		return err
+	}
+	return txn.Set(k, []byte(id))
+}
+
+// claim reads the key k of the unique index i, which puts it in the
+// transaction's conflict set, and fails with ErrAlreadyExists when a
+// record other than id holds it.
+func (kd *kindDef) claim(txn *badgerdb.Txn, op string, i int, k []byte, id string) error {
 	item, err := txn.Get(k)
 	switch {
 	case errors.Is(err, badgerdb.ErrKeyNotFound):
-		return txn.Set(k, []byte(id))
+		return nil
 	case err != nil:
 		return err
 	}
@@ -284,7 +330,7 @@ func (kd *kindDef) add(txn *badgerdb.Txn, op string, i int, k []byte, id string)
 		return err
 	}
 	if string(owner) != id {
-		return &backend.Error{Op: op, Kind: kd.kind.Name, ID: id, Index: ix.Name, Err: backend.ErrAlreadyExists}
+		return &backend.Error{Op: op, Kind: kd.kind.Name, ID: id, Index: kd.indexes[i].Name, Err: backend.ErrAlreadyExists}
 	}
 	return nil
 }

@@ -26,7 +26,8 @@ const SeedEnv = "USERDIR_CONFORMANCE_SEED"
 // Run runs the whole backend contract against the backends newBackend
 // makes. Every subtest that writes calls newBackend with its own *testing.T
 // to get a fresh, empty backend, and drives it only through
-// directory.New and the directory's public API, so passing Run proves that
+// directory.New and the directory's public API (but for the Batch group,
+// which drives a backend.Batcher directly), so passing Run proves that
 // the backend plus the directory behaves like every other backend.
 //
 // newBackend must return a backend no other test uses and register its own
@@ -53,6 +54,7 @@ func Run(t *testing.T, newBackend func(t *testing.T) backend.Backend) {
 		{"Projection", testProjection},
 		{"Patch", testPatch},
 		{"Import", testImport},
+		{"Batch", testBatch},
 		{"BadInputChangesNothing", testBadInput},
 		{"Explain", testExplain},
 		{"Roles", testRoles},

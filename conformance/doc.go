@@ -12,6 +12,11 @@
 // paging under concurrent writes, counts, projection, PATCH, import, and
 // atomicity of refused writes.
 //
+// One group is the exception: Batch drives a backend that implements
+// backend.Batcher directly, with a kind of its own, since it checks what
+// the directory never hands a backend (nil and foreign documents) and the
+// errors as the backend reports them. A backend without batches skips it.
+//
 // # Running the suite for a backend
 //
 // Call Run from an ordinary test in the backend's package, with a factory

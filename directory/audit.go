@@ -159,13 +159,42 @@ func (d *Directory) audit(ctx context.Context, tenant string, e AuditEntry) erro
 	if !d.auditOn {
 		return nil
 	}
-	e.ID = d.newID()
-	e.Time = d.now().UTC()
-	e.Actor = ActorFrom(ctx)
+	d.stamp(ctx, &e)
 	if _, err := d.create(context.WithoutCancel(ctx), tenant, auditKindName, e.ID, &e); err != nil {
 		return &AuditError{Err: err}
 	}
 	return nil
+}
+
+// auditAll stores the entries of several writes that committed, as audit
+// stores each but in one batch where the backend has batches, and returns
+// each entry's error (an *AuditError; nil for an entry stored, and for
+// every entry when the trail is off).
+func (d *Directory) auditAll(ctx context.Context, tenant string, entries []AuditEntry) []error {
+	errs := make([]error, len(entries))
+	if !d.auditOn || len(entries) == 0 {
+		return errs
+	}
+	items := make([]backend.BatchItem, len(entries))
+	for i := range entries {
+		e := &entries[i]
+		d.stamp(ctx, e)
+		items[i] = backend.BatchItem{ID: e.ID, Doc: e}
+	}
+	for i, err := range d.createBatch(context.WithoutCancel(ctx), tenant, auditKindName, items) {
+		if err != nil {
+			errs[i] = &AuditError{Err: err}
+		}
+	}
+	return errs
+}
+
+// stamp gives an entry about to be stored a new id, the time and the
+// actor of ctx.
+func (d *Directory) stamp(ctx context.Context, e *AuditEntry) {
+	e.ID = d.newID()
+	e.Time = d.now().UTC()
+	e.Actor = ActorFrom(ctx)
 }
 
 // changes is diff(old, new) when the audit trail is on, and nil when it

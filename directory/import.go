@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"iter"
 	"slices"
+	"time"
+
+	"github.com/userdir/userdir/backend"
 )
 
 // ImportResult is the outcome of one imported user.
@@ -30,53 +33,101 @@ type ImportReport struct {
 // fails otherwise); its groups[].display is taken from the group. Import
 // returns an error only when it cannot go on (an invalid tenant, or ctx
 // ended); the report then covers the items seen so far.
+//
+// Where the backend is a backend.Batcher, users without groups or a
+// subject are stored in batches of up to 1,024 (one backend call each);
+// items are still decided in order, as if stored one by one (of two items
+// with one userName the first is stored and the second refused). ctx is
+// checked between items: an item read before it ended is stored.
 func (h *Users) Import(ctx context.Context, users iter.Seq[User]) (ImportReport, error) {
 	return observe(ctx, h.d, OpUserImport, h.tenant, "", func() (ImportReport, error) {
 		return h.importAll(ctx, users)
 	})
 }
 
+// importChunk is the most users Import hands a backend.Batcher at once:
+// enough for the backend to share the cost of its writes (badger
+// pipelines transactions of 128), few enough that a pending batch holds
+// little memory and little work is left when ctx ends.
+const importChunk = 1024
+
 func (h *Users) importAll(ctx context.Context, users iter.Seq[User]) (ImportReport, error) {
 	var rep ImportReport
 	if err := validTenant(h.tenant); err != nil {
 		return rep, err
 	}
-	i := 0
+	_, batched := h.d.b.(backend.Batcher)
+	// pending are the items waiting for a batch. They are stored before
+	// any later item is stored one by one, so that items are decided in
+	// order, and even when ctx has ended: an item read before it ended is
+	// stored, as it was when every item was stored as soon as it was read.
+	var pending []importItem
+	flush := func() {
+		h.importBatch(context.WithoutCancel(ctx), &rep, pending)
+		pending = pending[:0]
+	}
 	for u := range users {
 		if err := ctx.Err(); err != nil {
+			flush()
 			return rep, err
 		}
-		res := ImportResult{Index: i, ID: u.ID}
-		stored, err := h.importOne(ctx, u)
-		if err != nil {
-			res.Err = err
-			rep.Failed++
-		} else {
-			res.ID = stored.ID
-			rep.Created++
+		at := len(rep.Results)
+		rep.Results = append(rep.Results, ImportResult{Index: at, ID: u.ID})
+		it, err := h.importDoc(ctx, u)
+		if err == nil && batched && len(it.doc.Groups) == 0 && it.doc.Subject == "" {
+			it.at = at
+			if pending = append(pending, it); len(pending) == importChunk {
+				flush()
+			}
+			continue
 		}
-		rep.Results = append(rep.Results, res)
-		i++
+		if err == nil {
+			flush()
+			err = h.importOne(ctx, it)
+		}
+		rep.settle(at, it.doc, err)
 	}
+	flush()
 	return rep, nil
 }
 
-func (h *Users) importOne(ctx context.Context, in User) (User, error) {
+// settle records the outcome of the item at place i of the results: the
+// id it was stored under, or its error.
+func (r *ImportReport) settle(i int, doc *userDoc, err error) {
+	if err != nil {
+		r.Results[i].Err = err
+		r.Failed++
+		return
+	}
+	r.Results[i].ID = doc.ID
+	r.Created++
+}
+
+// importItem is an imported user ready to be stored.
+type importItem struct {
+	doc *userDoc
+	now time.Time // the clock's reading for the item
+	at  int       // its place in the report, while it waits for a batch
+}
+
+// importDoc validates an imported user and makes its document, with an
+// id, its status and meta. It reads the roles and groups the user names.
+func (h *Users) importDoc(ctx context.Context, in User) (importItem, error) {
 	u := in.Clone()
 	if err := validate(&u); err != nil {
-		return User{}, err
+		return importItem{}, err
 	}
 	if u.ID == "" {
 		u.ID = h.d.newID()
 	} else if err := validID("id", u.ID); err != nil {
-		return User{}, err
+		return importItem{}, err
 	}
 	if err := h.d.checkRoles(ctx, h.tenant, u.Roles, nil); err != nil {
-		return User{}, err
+		return importItem{}, err
 	}
 	groups, err := h.importGroups(ctx, u.Groups)
 	if err != nil {
-		return User{}, err
+		return importItem{}, err
 	}
 	u.Groups = groups
 	doc := &userDoc{}
@@ -93,30 +144,69 @@ func (h *Users) importOne(ctx context.Context, in User) (User, error) {
 		modified = created
 	}
 	if modified.Before(created) {
-		return User{}, fieldErr("meta.lastModified", "before meta.created")
+		return importItem{}, fieldErr("meta.lastModified", "before meta.created")
 	}
 	u.Meta = Meta{Created: created, LastModified: modified, Version: 1}
 	doc.User = u
+	return importItem{doc: doc, now: now}, nil
+}
+
+// importOne stores one imported user with its memberships, as Create
+// stores a user.
+func (h *Users) importOne(ctx context.Context, it importItem) error {
+	u := &it.doc.User
 	// The membership records go first, as AddMembers writes them; they
 	// are taken back when the user cannot be stored.
 	var added []string
 	for _, g := range u.Groups {
-		m := &Member{ID: memberID(g.Value, u.ID), GroupID: g.Value, UserID: u.ID, Added: now}
+		m := &Member{ID: memberID(g.Value, u.ID), GroupID: g.Value, UserID: u.ID, Added: it.now}
 		_, err := h.d.create(ctx, h.tenant, membersKindName, m.ID, m)
 		if err != nil && !errors.Is(err, ErrAlreadyExists) {
 			h.dropMembers(ctx, added)
-			return User{}, err
+			return err
 		}
 		if err == nil {
 			added = append(added, m.ID)
 		}
 	}
-	out, err := h.create(ctx, doc, OpUserImport)
+	_, err := h.create(ctx, it.doc, OpUserImport)
 	var ae *AuditError
 	if err != nil && !errors.As(err, &ae) {
 		h.dropMembers(ctx, added)
 	}
-	return out, err
+	return err
+}
+
+// importBatch stores imported users that have neither groups nor a
+// subject in one batch, audits those stored, and settles their results.
+func (h *Users) importBatch(ctx context.Context, rep *ImportReport, items []importItem) {
+	if len(items) == 0 {
+		return
+	}
+	batch := make([]backend.BatchItem, len(items))
+	for j, it := range items {
+		seal(it.doc)
+		batch[j] = backend.BatchItem{ID: it.doc.ID, Doc: it.doc}
+	}
+	errs := h.d.createBatch(ctx, h.tenant, usersKindName, batch)
+	var (
+		entries []AuditEntry
+		audited []int // the item of each entry
+	)
+	if h.d.auditOn {
+		for j, it := range items {
+			if errs[j] == nil {
+				entries = append(entries, h.created(it.doc, OpUserImport))
+				audited = append(audited, j)
+			}
+		}
+	}
+	for k, err := range h.d.auditAll(ctx, h.tenant, entries) {
+		errs[audited[k]] = err
+	}
+	for j, it := range items {
+		rep.settle(it.at, it.doc, errs[j])
+	}
 }
 
 // importGroups checks that every group ref names a group of the tenant

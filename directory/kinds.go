@@ -132,6 +132,43 @@ func (d *Directory) create(ctx context.Context, tenant, kind, id string, doc bac
 	return rec, nil
 }
 
+// createBatch stores items of one kind as create would store each, in
+// one backend call when the backend is a backend.Batcher (one create each
+// otherwise), and returns each item's error: nil for a stored item, whose
+// record is then {item.ID, 1, item.Doc}.
+func (d *Directory) createBatch(ctx context.Context, tenant, kind string, items []backend.BatchItem) []error {
+	errs := make([]error, len(items))
+	b, ok := d.b.(backend.Batcher)
+	if !ok {
+		for i, it := range items {
+			_, errs[i] = d.create(ctx, tenant, kind, it.ID, it.Doc)
+		}
+		return errs
+	}
+	got, err := b.CreateBatch(ctx, tenant, kind, items)
+	if err == nil && len(got) != len(items) {
+		// Whatever of the batch was stored, the cache must not keep
+		// what it had.
+		d.cache.bump(tenant)
+		err = fmt.Errorf("directory: backend reported %d outcomes for a batch of %d %s", len(got), len(items), kind)
+	}
+	stored := false
+	for i := range errs {
+		switch {
+		case err != nil:
+			errs[i] = err
+		case got[i] != nil:
+			errs[i] = translate(got[i])
+		default:
+			stored = true
+		}
+	}
+	if stored {
+		d.cache.bump(tenant)
+	}
+	return errs
+}
+
 func (d *Directory) replace(ctx context.Context, tenant, kind, id string, doc backend.Document, ifVersion int64) (backend.Record, error) {
 	rec, err := d.b.Replace(ctx, tenant, kind, id, doc, ifVersion)
 	if err != nil {

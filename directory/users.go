@@ -83,8 +83,7 @@ func (h *Users) Create(ctx context.Context, u User) (User, error) {
 // user, so that every user with a subject has one; when the user cannot
 // be stored, the record is taken back.
 func (h *Users) create(ctx context.Context, doc *userDoc, op Op) (User, error) {
-	normalize(&doc.User)
-	doc.Active, doc.Schemas = nil, nil
+	seal(doc)
 	if doc.Subject != "" {
 		if err := h.d.addMembership(ctx, h.tenant, doc.ID, doc.Subject); err != nil {
 			return User{}, err
@@ -97,8 +96,19 @@ func (h *Users) create(ctx context.Context, doc *userDoc, op Op) (User, error) {
 		}
 		return User{}, err
 	}
-	u := toUser(rec)
-	return u, h.d.audit(ctx, h.tenant, AuditEntry{Action: op, Kind: usersKindName, Target: u.ID, User: u.ID, Changes: h.d.changes(nil, &doc.User)})
+	return toUser(rec), h.d.audit(ctx, h.tenant, h.created(doc, op))
+}
+
+// seal puts a new user's document in its stored form: normalized, without
+// the computed fields.
+func seal(doc *userDoc) {
+	normalize(&doc.User)
+	doc.Active, doc.Schemas = nil, nil
+}
+
+// created is the audit entry of the creation of a user by op.
+func (h *Users) created(doc *userDoc, op Op) AuditEntry {
+	return AuditEntry{Action: op, Kind: usersKindName, Target: doc.ID, User: doc.ID, Changes: h.d.changes(nil, &doc.User)}
 }
 
 // toUser copies a stored record into a User a caller may own and modify.
