@@ -3,6 +3,7 @@ package memory
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/userdir/userdir/backend"
 )
@@ -11,8 +12,10 @@ var _ backend.Batcher = (*Store)(nil)
 
 // CreateBatch creates each item as Create would, in order and each on its
 // own, under one hold of the tenant's lock and with one published
-// snapshot: the trees and tries a batch changes are copied once, not once
-// per record, and a reader sees all of the batch or none of it.
+// snapshot, so that a reader sees all of the batch or none of it. A tree
+// node, or a trie node above the one a record adds a slot to, is copied
+// once per batch rather than once per record. When ctx ends part way, the
+// items stored so far are published and the rest fail with ctx's error.
 func (s *Store) CreateBatch(ctx context.Context, tenant, kind string, items []backend.BatchItem) ([]error, error) {
 	const op = "create"
 	kd, err := s.begin(ctx, op, kind, "")
@@ -30,6 +33,9 @@ func (s *Store) CreateBatch(ctx context.Context, tenant, kind string, items []ba
 		rows[i] = &row{rec: backend.Record{ID: it.ID, Version: 1, Doc: it.Doc}, keys: keys, at: at}
 	}
 
+	if !slices.ContainsFunc(rows, func(r *row) bool { return r != nil }) {
+		return errs, nil
+	}
 	t := s.tenantFor(tenant)
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -41,6 +47,16 @@ func (s *Store) CreateBatch(ctx context.Context, tenant, kind string, items []ba
 	w.e = newEdit()
 	stored := 0
 	for i, r := range rows {
+		if i%ctxEvery == 0 {
+			if err := ctx.Err(); err != nil {
+				for j := i; j < len(rows); j++ {
+					if rows[j] != nil {
+						errs[j] = err
+					}
+				}
+				break
+			}
+		}
 		if r == nil {
 			continue
 		}

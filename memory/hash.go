@@ -15,8 +15,9 @@ import (
 //
 // Each level takes hashBits bits of the key's 64-bit hash to choose one of
 // 32 slots. A slot holds an item or a child node; a node holds no empty
-// slot. Below the last level that the hash can split (lastLevel), items
-// whose hashes are equal share a collision node, searched in turn.
+// slot. The levels use the hash's low 60 bits; at the level below them
+// (lastLevel), items whose hashes agree in those bits share a collision
+// node, searched in turn.
 const (
 	hashBits  = 5
 	lastLevel = 64 / hashBits // the level of collision nodes
@@ -201,6 +202,14 @@ func (e *edit) owns(s []hslot) bool {
 	return ok
 }
 
+// drop forgets s, which the caller replaces: an array e owns is reachable
+// from nowhere else, so e must not keep it alive until it is done.
+func (e *edit) drop(s []hslot) {
+	if e.owns(s) {
+		delete(e.owned, &s[:1][0])
+	}
+}
+
 // alloc returns a new array of n slots (n > 0), owned by e. It has no
 // room to spare, which the published trie would keep: an insert still
 // copies, but the full nodes near the root, which a batch changes in
@@ -215,6 +224,7 @@ func (e *edit) alloc(n int) []hslot {
 
 // insertAt returns a new array: s with v inserted at i.
 func (e *edit) insertAt(s []hslot, i int, v hslot) []hslot {
+	e.drop(s)
 	out := e.alloc(len(s) + 1)
 	copy(out, s[:i])
 	out[i] = v
@@ -238,6 +248,7 @@ func (e *edit) replaceAt(s []hslot, i int, v hslot) []hslot {
 // empty: s itself when e owns it, else a new array.
 func (e *edit) deleteAt(s []hslot, i int) []hslot {
 	if len(s) == 1 {
+		e.drop(s)
 		return nil
 	}
 	if e.owns(s) {
