@@ -170,3 +170,62 @@ func sameKeys(existing, keys bson.D) bool {
 	}
 	return true
 }
+
+// swapOne is a compare-and-swap of the one document f selects: when its
+// fields hold the values of state, write changes it (given the filter to
+// write by) or, when write is nil, it is deleted; swapOne reports whether
+// it was. With inFilter the state is part of the filter and the server
+// applies filter and write atomically (MongoDB). Otherwise the document
+// is read by f, its state compared in Go and the write made by f: a
+// check-then-write, whose safety the caller provides (see writeAt and
+// swapReservation). A field the document lacks compares as its zero value.
+func (c collection) swapOne(ctx context.Context, f, state bson.D, inFilter bool, write func(f bson.D) (*mongodrv.UpdateResult, error)) (bool, error) {
+	if inFilter {
+		f = append(f, state...)
+	} else {
+		proj := make(bson.D, len(state))
+		for i, e := range state {
+			proj[i] = bson.E{Key: e.Key, Value: 1}
+		}
+		raw, err := c.findOne(ctx, f, options.FindOne().SetProjection(proj))
+		if errors.Is(err, mongodrv.ErrNoDocuments) {
+			return false, nil
+		}
+		if err != nil {
+			return false, err
+		}
+		if !holds(raw, state) {
+			return false, nil
+		}
+	}
+	if write == nil {
+		n, err := c.deleteOne(ctx, f)
+		return n == 1, err
+	}
+	res, err := write(f)
+	if err != nil {
+		return false, err
+	}
+	return res.MatchedCount == 1, nil
+}
+
+// holds reports whether the fields of raw have the values of state, each
+// a string or an int64; a missing field has its zero value.
+func holds(raw bson.Raw, state bson.D) bool {
+	for _, e := range state {
+		v := raw.Lookup(e.Key)
+		switch want := e.Value.(type) {
+		case string:
+			if got, _ := v.StringValueOK(); got != want {
+				return false
+			}
+		case int64:
+			if got, _ := v.AsInt64OK(); got != want {
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	return true
+}

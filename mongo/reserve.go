@@ -262,34 +262,15 @@ func (r reservation) expect() expect {
 // transitions out of a live claim are the claim's owner's alone, and the
 // races are over orphans and expired claims.
 func (kd *kindDef) swapReservation(ctx context.Context, tenant, key string, want expect, update bson.D) (bool, error) {
-	f := kd.reservationFilter(tenant, key)
-	if !kd.idOnly {
-		f = append(f, bson.E{Key: fieldOwner, Value: want.owner}, bson.E{Key: fieldNonce, Value: want.nonce})
-		if want.state != "" {
-			f = append(f, bson.E{Key: fieldState, Value: want.state})
-		}
-	} else {
-		var r reservation
-		err := kd.res.findDecode(ctx, f, &r)
-		if errors.Is(err, mongodrv.ErrNoDocuments) {
-			return false, nil
-		}
-		if err != nil {
-			return false, err
-		}
-		if r.Owner != want.owner || r.Nonce != want.nonce || (want.state != "" && r.State != want.state) {
-			return false, nil
-		}
+	state := bson.D{{Key: fieldOwner, Value: want.owner}, {Key: fieldNonce, Value: want.nonce}}
+	if want.state != "" {
+		state = append(state, bson.E{Key: fieldState, Value: want.state})
 	}
-	if update == nil {
-		n, err := kd.res.deleteOne(ctx, f)
-		return n == 1, err
+	var write func(bson.D) (*mongodrv.UpdateResult, error)
+	if update != nil {
+		write = func(f bson.D) (*mongodrv.UpdateResult, error) { return kd.res.updateOne(ctx, f, update) }
 	}
-	res, err := kd.res.updateOne(ctx, f, update)
-	if err != nil {
-		return false, err
-	}
-	return res.MatchedCount == 1, nil
+	return kd.res.swapOne(ctx, kd.reservationFilter(tenant, key), state, !kd.idOnly, write)
 }
 
 // claimedFilter selects, on MongoDB, the reservations w claimed that are

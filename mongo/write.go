@@ -219,32 +219,12 @@ func (s *Store) undo(ctx context.Context, kd *kindDef, tenant, id, gen string, v
 // read its predecessor (its tickets do not exclude the new incarnation's
 // writers), and MongoDB's filter checks it too, so the two behave alike.
 func (kd *kindDef) writeAt(ctx context.Context, tk *ticket, tenant, id, gen string, version int64, d any) (bool, error) {
-	f := kd.recordFilter(tenant, id)
-	if tk == nil {
-		f = append(f, bson.E{Key: fieldVersion, Value: version}, bson.E{Key: fieldGen, Value: gen})
-	} else {
-		raw, err := kd.coll.findOne(ctx, f, options.FindOne().SetProjection(bson.D{{Key: fieldVersion, Value: 1}, {Key: fieldGen, Value: 1}}))
-		if errors.Is(err, mongodrv.ErrNoDocuments) {
-			return false, nil
-		}
-		if err != nil {
-			return false, err
-		}
-		v, _ := raw.Lookup(fieldVersion).AsInt64OK()
-		g, _ := raw.Lookup(fieldGen).StringValueOK()
-		if v != version || g != gen {
-			return false, nil
-		}
+	state := bson.D{{Key: fieldVersion, Value: version}, {Key: fieldGen, Value: gen}}
+	var write func(bson.D) (*mongodrv.UpdateResult, error)
+	if d != nil {
+		write = func(f bson.D) (*mongodrv.UpdateResult, error) { return kd.coll.replaceOne(ctx, f, d) }
 	}
-	if d == nil {
-		n, err := kd.coll.deleteOne(ctx, f)
-		return n == 1, err
-	}
-	res, err := kd.coll.replaceOne(ctx, f, d)
-	if err != nil {
-		return false, err
-	}
-	return res.MatchedCount == 1, nil
+	return kd.coll.swapOne(ctx, kd.recordFilter(tenant, id), state, tk == nil, write)
 }
 
 // Replace overwrites the record's document when its version is ifVersion
