@@ -48,6 +48,9 @@ func (b *bench) badgerRows(ctx context.Context) error {
 		path  string
 		kvs   *kvSet
 		round int
+		// rawOpts are the options of the first import's store, so that the
+		// baseline writes into a database configured as the store's is.
+		rawOpts badgerdb.Options
 	)
 	dropDir := func() {
 		if dir != nil {
@@ -75,6 +78,7 @@ func (b *bench) badgerRows(ctx context.Context) error {
 		el, err := wall.time(func() error { return importChecked(ctx, d.Users(tenant), seq) })
 		if err == nil && kvs == nil && b.want("P7") {
 			kvs, err = extract(st.DB())
+			rawOpts = st.DB().Opts()
 		}
 		return el, err
 	}
@@ -82,7 +86,7 @@ func (b *bench) badgerRows(ctx context.Context) error {
 		round++
 		p := filepath.Join(root, fmt.Sprintf("raw-%d", round))
 		defer os.RemoveAll(p)
-		db, err := badgerdb.Open(badgerdb.DefaultOptions(p).WithLogger(nil))
+		db, err := badgerdb.Open(rawOpts.WithDir(p).WithValueDir(p).WithLogger(nil))
 		if err != nil {
 			return 0, err
 		}
