@@ -139,7 +139,10 @@
 //     every document in Go. scripts/mongo-test-server.sh builds FerretDB
 //     with that expression as _ferretdb_sjson->'_id', which finds the
 //     document by the index: a Get no longer depends on the collection's
-//     size);
+//     size); for the same reason a query whose filter requires one key of
+//     a unique index (`emails.value eq "ada@example.com"`) reads the
+//     key's reservation by _id, then its owner's record by _id, and checks
+//     the filter in Go (point.go), where MongoDB runs the indexed query;
 //   - guarded updates and deletes are not atomic: writes take tickets, as
 //     above;
 //   - $elemMatch over sub-documents is wrong (it matches nothing or does

@@ -18,13 +18,22 @@ import (
 // order when q.Sort is empty, continuing strictly after q.After and
 // backwards when q.Reverse. The cursor is closed when the sequence ends or
 // the consumer stops. Records are not a snapshot: a MongoDB cursor sees
-// concurrent writes, which keyset paging tolerates by design.
+// concurrent writes, which keyset paging tolerates by design. On FerretDB,
+// a first page whose filter requires one key of a unique index is read
+// through the key's reservation instead (see point.go).
 func (s *Store) Query(ctx context.Context, tenant string, q backend.Query) iter.Seq2[backend.Record, error] {
 	return func(yield func(backend.Record, error) bool) {
 		const op = "query"
 		kd, err := s.begin(ctx, op, q.Kind, "")
 		if err != nil {
 			yield(backend.Record{}, err)
+			return
+		}
+		if key, ok := kd.pointQuery(q); ok {
+			rec, found, err := kd.lookUp(ctx, op, tenant, key, q)
+			if err != nil || found {
+				yield(rec, err)
+			}
 			return
 		}
 		f, sort, _, err := kd.find(s.compiler(kd), tenant, q)
@@ -67,6 +76,14 @@ func (s *Store) Count(ctx context.Context, tenant string, q backend.Query) (int,
 	if err != nil {
 		return 0, err
 	}
+	q = backend.Query{Kind: q.Kind, Filter: q.Filter}
+	if key, ok := kd.pointQuery(q); ok {
+		_, found, err := kd.lookUp(ctx, op, tenant, key, q)
+		if err != nil || !found {
+			return 0, err
+		}
+		return 1, nil
+	}
 	f, _, _, err := kd.find(s.compiler(kd), tenant, backend.Query{Kind: q.Kind, Filter: q.Filter})
 	if err != nil {
 		return 0, err
@@ -92,6 +109,9 @@ func (s *Store) Explain(tenant string, q backend.Query) string {
 	kd := (*s.kinds.Load())[q.Kind]
 	if kd == nil {
 		return "kind " + q.Kind + " not defined"
+	}
+	if key, ok := kd.pointQuery(q); ok {
+		return kd.explainPoint(tenant, key) + " [FerretDB " + s.server.FerretDB + "]"
 	}
 	f, sort, sup, err := kd.find(s.compiler(kd), tenant, q)
 	if err != nil {
