@@ -35,10 +35,12 @@ type ImportReport struct {
 // ended); the report then covers the items seen so far.
 //
 // Where the backend is a backend.Batcher, users without groups or a
-// subject are stored in batches of up to 1,024 (one backend call each);
-// items are still decided in order, as if stored one by one (of two items
-// with one userName the first is stored and the second refused). ctx is
-// checked between items: an item read before it ended is stored.
+// subject are stored in batches of up to 1,024 (one backend call each),
+// each on a goroutine of its own while the next items are read and
+// validated; items are still decided in order, as if stored one by one
+// (of two items with one userName the first is stored and the second
+// refused). ctx is checked between items: an item read before it ended is
+// stored.
 func (h *Users) Import(ctx context.Context, users iter.Seq[User]) (ImportReport, error) {
 	return observe(ctx, h.d, OpUserImport, h.tenant, "", func() (ImportReport, error) {
 		return h.importAll(ctx, users)
@@ -57,18 +59,38 @@ func (h *Users) importAll(ctx context.Context, users iter.Seq[User]) (ImportRepo
 		return rep, err
 	}
 	_, batched := h.d.b.(backend.Batcher)
-	// pending are the items waiting for a batch. They are stored before
-	// any later item is stored one by one, so that items are decided in
-	// order, and even when ctx has ended: an item read before it ended is
-	// stored, as it was when every item was stored as soon as it was read.
-	var pending []importItem
+	// pending are the items waiting for a batch. A full batch is stored
+	// on a goroutine of its own while the next items are read and
+	// validated (flush); a batch is stored only once the one before it is
+	// (wait), and before any later item is stored one by one, so that
+	// items are decided in order. A batch is stored even when ctx has
+	// ended: an item read before it ended is stored, as it was when every
+	// item was stored as soon as it was read.
+	var (
+		pending []importItem
+		running *importRun
+	)
+	wait := func() {
+		if running == nil {
+			return
+		}
+		errs := running.wait()
+		for j, it := range running.items {
+			rep.settle(it.at, it.doc, errs[j])
+		}
+		running = nil
+	}
 	flush := func() {
-		h.importBatch(context.WithoutCancel(ctx), &rep, pending)
-		pending = pending[:0]
+		wait()
+		if len(pending) > 0 {
+			running = h.startBatch(context.WithoutCancel(ctx), pending)
+			pending = nil
+		}
 	}
 	for u := range users {
 		if err := ctx.Err(); err != nil {
 			flush()
+			wait()
 			return rep, err
 		}
 		at := len(rep.Results)
@@ -83,12 +105,44 @@ func (h *Users) importAll(ctx context.Context, users iter.Seq[User]) (ImportRepo
 		}
 		if err == nil {
 			flush()
+			wait()
 			err = h.importOne(ctx, it)
 		}
 		rep.settle(at, it.doc, err)
 	}
 	flush()
+	wait()
 	return rep, nil
+}
+
+// importRun is a batch of imported users being stored on a goroutine of
+// its own.
+type importRun struct {
+	items []importItem
+	done  chan struct{}
+	errs  []error
+	panic any // what storing the batch panicked with, raised again by wait
+}
+
+// startBatch starts storing items on a goroutine of its own.
+func (h *Users) startBatch(ctx context.Context, items []importItem) *importRun {
+	r := &importRun{items: items, done: make(chan struct{})}
+	go func() {
+		defer close(r.done)
+		defer func() { r.panic = recover() }()
+		r.errs = h.importBatch(ctx, items)
+	}()
+	return r
+}
+
+// wait returns the outcome of each item once the batch is stored. A panic
+// while storing it is raised again here, on the caller's goroutine.
+func (r *importRun) wait() []error {
+	<-r.done
+	if r.panic != nil {
+		panic(r.panic)
+	}
+	return r.errs
 }
 
 // settle records the outcome of the item at place i of the results: the
@@ -178,11 +232,9 @@ func (h *Users) importOne(ctx context.Context, it importItem) error {
 }
 
 // importBatch stores imported users that have neither groups nor a
-// subject in one batch, audits those stored, and settles their results.
-func (h *Users) importBatch(ctx context.Context, rep *ImportReport, items []importItem) {
-	if len(items) == 0 {
-		return
-	}
+// subject in one batch, audits those stored, and returns the outcome of
+// each.
+func (h *Users) importBatch(ctx context.Context, items []importItem) []error {
 	batch := make([]backend.BatchItem, len(items))
 	for j, it := range items {
 		seal(it.doc)
@@ -204,9 +256,7 @@ func (h *Users) importBatch(ctx context.Context, rep *ImportReport, items []impo
 	for k, err := range h.d.auditAll(ctx, h.tenant, entries) {
 		errs[audited[k]] = err
 	}
-	for j, it := range items {
-		rep.settle(it.at, it.doc, errs[j])
-	}
+	return errs
 }
 
 // importGroups checks that every group ref names a group of the tenant
