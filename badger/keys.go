@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Key layout, format version 1.
@@ -64,6 +65,11 @@ func appendString(dst []byte, s string) []byte {
 	return append(dst, 0, 1)
 }
 
+// escapedLen is the length of appendString(nil, s).
+func escapedLen(s string) int {
+	return len(s) + strings.Count(s, "\x00") + 2
+}
+
 // readString reads an escaped and terminated string from the start of b
 // and returns it with the rest of b.
 func readString(b []byte) (s string, rest []byte, err error) {
@@ -107,7 +113,11 @@ func recordKey(tenant, kind, id string) []byte {
 // indexPrefix is the prefix of every key of one index in a tenant: space
 // is spaceEntry for a non-unique index and spaceUnique for a unique one.
 func indexPrefix(space byte, tenant, kind, index string) []byte {
-	b := make([]byte, 0, 2+len(tenant)+len(kind)+len(index)+6+32)
+	return appendIndexPrefix(make([]byte, 0, 2+len(tenant)+len(kind)+len(index)+6+32), space, tenant, kind, index)
+}
+
+// appendIndexPrefix appends indexPrefix(space, tenant, kind, index) to b.
+func appendIndexPrefix(b []byte, space byte, tenant, kind, index string) []byte {
 	b = append(b, space, formatVersion)
 	b = appendString(b, tenant)
 	b = appendString(b, kind)
@@ -120,6 +130,12 @@ func entryKey(prefix, vkey []byte, id string) ([]byte, error) {
 	b := make([]byte, 0, len(prefix)+len(vkey)+len(id)+2+idTrailerLen)
 	b = append(b, prefix...)
 	b = append(b, vkey...)
+	return appendEntryTrailer(b, id)
+}
+
+// appendEntryTrailer appends what follows the value key in an entry key:
+// the escaped id and its length.
+func appendEntryTrailer(b []byte, id string) ([]byte, error) {
 	start := len(b)
 	b = appendString(b, id)
 	n := len(b) - start

@@ -277,27 +277,51 @@ func (s *Store) current(txn *badgerdb.Txn, kd *kindDef, op, tenant, id string, i
 // rowKeys returns, per index of the kind, the sorted keys of doc's index
 // entries: unique keys for unique indexes, entry keys for the others.
 func (kd *kindDef) rowKeys(tenant, id string, doc backend.Document) ([][][]byte, error) {
+	// Every key is built in one buffer of the exact size, and cut from it:
+	// out first holds each index's value keys, then its keys.
 	out := make([][][]byte, len(kd.indexes))
+	size, n := 0, 0
 	for i, ix := range kd.indexes {
 		vks := ix.Keys(doc)
+		out[i] = vks
 		if len(vks) == 0 {
 			continue
 		}
-		prefix := indexPrefix(kd.spaces[i], tenant, kd.kind.Name, ix.Name)
-		ks := make([][]byte, len(vks))
-		for j, vk := range vks {
-			if ix.Unique {
-				ks[j] = uniqueKey(prefix, vk)
-				continue
-			}
-			k, err := entryKey(prefix, vk, id)
-			if err != nil {
-				return nil, fmt.Errorf("index %s: %w", ix.Name, err)
-			}
-			ks[j] = k
+		each := 2 + escapedLen(tenant) + escapedLen(kd.kind.Name) + escapedLen(ix.Name)
+		if !ix.Unique {
+			each += escapedLen(id) + idTrailerLen
 		}
-		// Value keys are sorted and share the prefix, so ks is sorted too.
-		out[i] = ks
+		for _, vk := range vks {
+			size += each + len(vk)
+		}
+		n += len(vks)
+	}
+	if n == 0 {
+		return out, nil
+	}
+	buf := make([]byte, 0, size)
+	keys := make([][]byte, 0, n)
+	for i, ix := range kd.indexes {
+		vks := out[i]
+		if len(vks) == 0 {
+			continue
+		}
+		from := len(keys)
+		for _, vk := range vks {
+			lo := len(buf)
+			buf = appendIndexPrefix(buf, kd.spaces[i], tenant, kd.kind.Name, ix.Name)
+			buf = append(buf, vk...)
+			if !ix.Unique {
+				var err error
+				if buf, err = appendEntryTrailer(buf, id); err != nil {
+					return nil, fmt.Errorf("index %s: %w", ix.Name, err)
+				}
+			}
+			keys = append(keys, buf[lo:len(buf):len(buf)])
+		}
+		// Value keys are sorted and share the prefix, so the keys are
+		// sorted too.
+		out[i] = keys[from:len(keys):len(keys)]
 	}
 	return out, nil
 }
