@@ -26,7 +26,9 @@ import (
 // can match. A reservation whose owner's record does not hold the key
 // (pending, orphaned or released meanwhile) yields nothing, which is also
 // what the filter says. The windows in which two records may hold one key
-// are reserve.go's, where Verify reports them.
+// are reserve.go's, where Verify reports them; a record whose reservation
+// was lost (Verify's ProblemMissing) is not found by that key until Verify
+// repairs it.
 //
 // On MongoDB the native query is one indexed round trip, and stays.
 
