@@ -124,7 +124,15 @@ func (u *User) IsActive() bool { return u.Status == StatusActive }
 
 // Clone returns a deep copy of u: no slice, map or pointer is shared.
 func (u User) Clone() User {
-	c := u
+	var c User
+	u.cloneInto(&c)
+	return c
+}
+
+// cloneInto sets *c to a deep copy of *u, without copying the User on
+// the way.
+func (u *User) cloneInto(c *User) {
+	*c = *u
 	c.Schemas = slices.Clone(u.Schemas)
 	c.Emails = slices.Clone(u.Emails)
 	c.PhoneNumbers = slices.Clone(u.PhoneNumbers)
@@ -139,7 +147,6 @@ func (u User) Clone() User {
 		c.Enterprise = &e
 	}
 	c.Claims = cloneClaims(u.Claims)
-	return c
 }
 
 func cloneClaims(m map[string]any) map[string]any {

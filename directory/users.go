@@ -113,29 +113,49 @@ func (h *Users) created(doc *userDoc, op Op) AuditEntry {
 
 // toUser copies a stored record into a User a caller may own and modify.
 func toUser(rec backend.Record) User {
-	d := rec.Doc.(*userDoc)
-	u := d.User.Clone()
-	u.Meta.Version = rec.Version
-	finish(&u)
+	var u User
+	toUserInto(&u, rec)
 	return u
+}
+
+// toUserInto sets *u to toUser(rec).
+func toUserInto(u *User, rec backend.Record) {
+	rec.Doc.(*userDoc).User.cloneInto(u)
+	u.Meta.Version = rec.Version
+	finish(u)
 }
 
 // Get returns the user with the given id, including a deleted user.
 func (h *Users) Get(ctx context.Context, id string, opts ...ReadOption) (User, error) {
-	return observe(ctx, h.d, OpUserGet, h.tenant, id, func() (User, error) {
-		if err := validTenant(h.tenant); err != nil {
+	get := func() (User, error) {
+		var u User
+		if err := h.getInto(ctx, id, opts, &u); err != nil {
 			return User{}, err
 		}
-		proj, err := readProjection(opts)
-		if err != nil {
-			return User{}, err
-		}
-		rec, err := h.get(ctx, id)
-		if err != nil {
-			return User{}, err
-		}
-		return projected(rec, proj), nil
-	})
+		return u, nil
+	}
+	if len(h.d.observers) == 0 {
+		return get()
+	}
+	return observe(ctx, h.d, OpUserGet, h.tenant, id, get)
+}
+
+// getInto sets *u to the user with the given id, as Get returns it. The
+// User is filled in place: it is large, and Get is the hottest call.
+func (h *Users) getInto(ctx context.Context, id string, opts []ReadOption, u *User) error {
+	if err := validTenant(h.tenant); err != nil {
+		return err
+	}
+	proj, err := readProjection(opts)
+	if err != nil {
+		return err
+	}
+	rec, err := h.get(ctx, id)
+	if err != nil {
+		return err
+	}
+	projectInto(u, rec, proj)
+	return nil
 }
 
 // readProjection returns the projection read options ask for.
@@ -159,17 +179,22 @@ func readProjection(opts []ReadOption) (query.Projection, error) {
 // must not use rec again.
 func projected(rec backend.Record, proj query.Projection) User {
 	var u User
+	projectInto(&u, rec, proj)
+	return u
+}
+
+// projectInto sets *u to projected(rec, proj).
+func projectInto(u *User, rec backend.Record, proj query.Projection) {
 	if rec.Owned {
-		u = rec.Doc.(*userDoc).User
+		*u = rec.Doc.(*userDoc).User
 		u.Meta.Version = rec.Version
-		finish(&u)
+		finish(u)
 	} else {
-		u = toUser(rec)
+		toUserInto(u, rec)
 	}
 	if !proj.IsZero() {
-		project(&u, proj)
+		project(u, proj)
 	}
-	return u
 }
 
 func (h *Users) get(ctx context.Context, id string) (backend.Record, error) {
