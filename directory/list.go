@@ -97,6 +97,7 @@ type prepared struct {
 	filter query.Expr // bound, with the mandatory conditions
 	sort   query.Sort
 	plan   query.Plan
+	query  backend.Query // what the backend runs: the pushed filter and sort, prepared
 	proj   query.Projection
 	fp     []byte // cursor fingerprint
 	canon  string // canonical form of filter and sort
@@ -186,6 +187,13 @@ func (d *Directory) prepareNew(tenant string, ki *kindInfo, opts ListOptions, ex
 		p.proj = pr
 	}
 	p.plan = query.PlanQuery(p.filter, p.sort, d.pushdown(ki))
+	p.query = backend.Query{Kind: ki.kind.Name, Filter: p.plan.Pushed}
+	if p.plan.SortPushed {
+		p.query.Sort = p.sort
+	}
+	if b, ok := d.b.(backend.Preparer); ok {
+		p.query = b.Prepare(p.query)
+	}
 	p.canon = query.Canonical(p.filter) + "\x00" + p.sort.String()
 	p.fp = fingerprint(tenant, ki.kind.Name, p.canon)
 	return p, nil
@@ -446,7 +454,9 @@ func (d *Directory) cacheable(p *prepared) bool {
 // scan.
 func (d *Directory) count(ctx context.Context, tenant string, p *prepared) (int, error) {
 	if p.plan.Residual == nil && (p.plan.Exact || p.plan.Pushed == nil) {
-		return d.b.Count(ctx, tenant, backend.Query{Kind: p.ki.kind.Name, Filter: p.plan.Pushed})
+		q := p.query
+		q.Sort = nil
+		return d.b.Count(ctx, tenant, q)
 	}
 	n := 0
 	err := d.scan(ctx, tenant, p, nil, false, func(backend.Record) bool { n++; return true })
@@ -484,7 +494,7 @@ type position struct {
 // kind's view (computed attributes) before it is matched or handed out.
 func (d *Directory) scan(ctx context.Context, tenant string, p *prepared, pos *position, back bool, fn func(backend.Record) bool) error {
 	kind := p.ki.kind.Name
-	q := backend.Query{Kind: kind, Filter: p.plan.Pushed}
+	q := p.query
 	var after *backend.Position
 	if pos != nil {
 		after = &pos.Position
@@ -508,7 +518,7 @@ func (d *Directory) scan(ctx context.Context, tenant string, p *prepared, pos *p
 		}
 	}
 	if p.plan.SortPushed {
-		q.Sort, q.After, q.Reverse = p.sort, after, back
+		q.After, q.Reverse = after, back
 		return d.each(ctx, tenant, p, q, fn)
 	}
 	var from []byte
@@ -580,11 +590,7 @@ func (e *eachState) yield(r backend.Record, err error) bool {
 
 // explain describes how a prepared list would run.
 func (d *Directory) explain(tenant string, p *prepared) string {
-	q := backend.Query{Kind: p.ki.kind.Name, Filter: p.plan.Pushed}
-	if p.plan.SortPushed {
-		q.Sort = p.sort
-	}
-	return p.plan.String() + "\nbackend: " + d.b.Explain(tenant, q)
+	return p.plan.String() + "\nbackend: " + d.b.Explain(tenant, p.query)
 }
 
 // deletedConditions are the conditions a users list adds for each deleted

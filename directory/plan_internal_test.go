@@ -107,3 +107,65 @@ func TestPlanCacheDropTenant(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, map[string]int{"other": 3}, tenants())
 }
+
+// TestPreparedQuery checks that the backend query a cached plan keeps,
+// prepared once by the backend, answers the list as the data changes, and
+// in each tenant with that tenant's data.
+func TestPreparedQuery(t *testing.T) {
+	ctx := t.Context()
+	d, err := New(memory.New(), WithCache(0, 0))
+	require.NoError(t, err)
+	opts := ListOptions{Filter: `emails.value eq "hot@x.io"`}
+	p, err := d.Users("acme").prepare(opts)
+	require.NoError(t, err)
+	require.NotNil(t, p.query.Prepared, "the memory backend prepares the query")
+	ids := map[string]string{}
+	steps := []struct {
+		name   string
+		change func(t *testing.T)
+		want   map[string]string // tenant: the user listed, by name ("" for none)
+	}{
+		{"none", func(*testing.T) {}, map[string]string{"acme": "", "other": ""}},
+		{"created", func(t *testing.T) {
+			u, err := d.Users("acme").Create(ctx, User{UserName: "ann", Emails: []Email{{Value: "hot@x.io"}}})
+			require.NoError(t, err)
+			ids["ann"] = u.ID
+		}, map[string]string{"acme": "ann", "other": ""}},
+		{"another tenant", func(t *testing.T) {
+			u, err := d.Users("other").Create(ctx, User{UserName: "bob", Emails: []Email{{Value: "HOT@x.io"}}})
+			require.NoError(t, err)
+			ids["bob"] = u.ID
+		}, map[string]string{"acme": "ann", "other": "bob"}},
+		{"moved", func(t *testing.T) {
+			_, err := d.Users("acme").Update(ctx, ids["ann"], func(u *User) error {
+				u.Emails = []Email{{Value: "cold@x.io"}}
+				return nil
+			})
+			require.NoError(t, err)
+			u, err := d.Users("acme").Create(ctx, User{UserName: "cid", Emails: []Email{{Value: "hot@x.io"}}})
+			require.NoError(t, err)
+			ids["cid"] = u.ID
+		}, map[string]string{"acme": "cid", "other": "bob"}},
+		{"deleted", func(t *testing.T) {
+			require.NoError(t, d.Users("other").Delete(ctx, ids["bob"]))
+		}, map[string]string{"acme": "cid", "other": ""}},
+	}
+	for _, step := range steps {
+		t.Run(step.name, func(t *testing.T) {
+			step.change(t)
+			for tenant, name := range step.want {
+				page, err := d.Users(tenant).List(ctx, opts)
+				require.NoError(t, err)
+				if name == "" {
+					assert.Empty(t, page.Users, tenant)
+					continue
+				}
+				require.Len(t, page.Users, 1, tenant)
+				assert.Equal(t, ids[name], page.Users[0].ID, tenant)
+			}
+			again, err := d.Users("acme").prepare(opts)
+			require.NoError(t, err)
+			assert.Same(t, p, again, "the plan, and its prepared query, are reused")
+		})
+	}
+}

@@ -26,7 +26,7 @@ func (s *Store) Explain(tenant string, q backend.Query) string {
 		return "kind " + q.Kind + " not defined"
 	}
 	var b strings.Builder
-	a, exact := kd.plan(q.Filter)
+	a, exact := kd.planOf(&q)
 	switch {
 	case a == nil && q.Filter == nil:
 		b.WriteString("scan " + q.Kind)

@@ -115,6 +115,41 @@ func (kd *kindDef) plan(e query.Expr) (a *access, exact bool) {
 	return nil, false
 }
 
+var _ backend.Preparer = (*Store)(nil)
+
+// prepared is the plan of a filter, made by Prepare against one
+// definition of its kind. It is immutable.
+type prepared struct {
+	kd     *kindDef
+	filter query.Expr
+	a      *access
+	exact  bool
+}
+
+// Prepare returns q with its filter's plan (the index ranges, their value
+// keys encoded) in q.Prepared, for Query and Count to reuse. The plan
+// depends only on the kind's definition and the filter, never on a
+// tenant's data.
+func (s *Store) Prepare(q backend.Query) backend.Query {
+	kd := (*s.kinds.Load())[q.Kind]
+	if kd == nil {
+		return q
+	}
+	p := &prepared{kd: kd, filter: q.Filter}
+	p.a, p.exact = kd.plan(q.Filter)
+	q.Prepared = p
+	return q
+}
+
+// planOf is plan for q: its prepared plan, when Prepare made it for kd
+// and q's filter, and a new one otherwise.
+func (kd *kindDef) planOf(q *backend.Query) (a *access, exact bool) {
+	if p, ok := q.Prepared.(*prepared); ok && p.kd == kd && p.filter == q.Filter {
+		return p.a, p.exact
+	}
+	return kd.plan(q.Filter)
+}
+
 // rows returns the rows a access selects, ordered by id. An and collects
 // its more selective side (as estimated up to limit entries) and keeps the
 // rows the other side matches, so that a narrow condition next to a broad
@@ -295,7 +330,7 @@ type run struct {
 }
 
 func (r *run) exec() {
-	a, exact := r.kd.plan(r.q.Filter)
+	a, exact := r.kd.planOf(&r.q)
 	r.check = !exact
 	var (
 		cand []*row
@@ -536,7 +571,7 @@ func (s *Store) Count(ctx context.Context, tenant string, q backend.Query) (int,
 	if tb == nil {
 		return 0, nil
 	}
-	a, exact := kd.plan(q.Filter)
+	a, exact := kd.planOf(&q)
 	if a == nil && exact {
 		return tb.len(), nil
 	}
