@@ -360,28 +360,20 @@ func listPage[T any](ctx context.Context, d *Directory, tenant string, p *prepar
 	}
 
 	var page PageOf[T]
-	var recs []backend.Record
+	g := &pager{scanner: scanner{d: d, p: p}}
+	g.out = g
 	if opts.StartIndex > 0 {
-		skip := opts.StartIndex - 1
-		err = d.scan(ctx, tenant, p, nil, false, func(r backend.Record) bool {
-			if skip > 0 {
-				skip--
-				return true
-			}
-			recs = append(recs, r)
-			return len(recs) < limit
-		})
-		if err != nil {
-			return PageOf[T]{}, err
-		}
+		g.skip, g.want = opts.StartIndex-1, limit
+		err = g.scan(ctx, tenant, nil, false)
 	} else {
-		err = d.scan(ctx, tenant, p, pos, back, func(r backend.Record) bool {
-			recs = append(recs, r)
-			return len(recs) <= limit
-		})
-		if err != nil {
-			return PageOf[T]{}, err
-		}
+		g.want = limit + 1
+		err = g.scan(ctx, tenant, pos, back)
+	}
+	if err != nil {
+		return PageOf[T]{}, err
+	}
+	recs := g.recs
+	if opts.StartIndex == 0 {
 		more := len(recs) > limit
 		if more {
 			recs = recs[:limit]
@@ -479,6 +471,29 @@ func (d *Directory) find(ctx context.Context, tenant string, ki *kindInfo, where
 	return out, err
 }
 
+// pager collects the records of one page from its scanner: it passes
+// over skip records, then keeps records until it holds want. The first
+// record is kept in one, so a page of one record needs no array of its
+// own.
+type pager struct {
+	scanner
+	recs       []backend.Record
+	one        [1]backend.Record
+	skip, want int
+}
+
+func (g *pager) add(r backend.Record) bool {
+	if g.skip > 0 {
+		g.skip--
+		return true
+	}
+	if g.recs == nil {
+		g.recs = g.one[:0]
+	}
+	g.recs = append(g.recs, r)
+	return len(g.recs) < g.want
+}
+
 // position is where a cursor continues: strictly after (or before) a
 // place in the sort order, or from it when inclusive.
 type position struct {
@@ -493,6 +508,33 @@ type position struct {
 // order exactly as query.Sort.Compare says. Every record goes through the
 // kind's view (computed attributes) before it is matched or handed out.
 func (d *Directory) scan(ctx context.Context, tenant string, p *prepared, pos *position, back bool, fn func(backend.Record) bool) error {
+	s := &scanner{d: d, p: p, out: sinkFunc(fn)}
+	return s.scan(ctx, tenant, pos, back)
+}
+
+// A sink receives the records of a scan until add returns false.
+type sink interface {
+	add(backend.Record) bool
+}
+
+// sinkFunc is a function as a sink.
+type sinkFunc func(backend.Record) bool
+
+func (f sinkFunc) add(r backend.Record) bool { return f(r) }
+
+// scanner is one scan of the records of p for out. A caller with state
+// of its own embeds it, and is its sink, so that the scan costs one
+// allocation besides the backend's.
+type scanner struct {
+	d   *Directory
+	p   *prepared
+	out sink
+	err error // the backend's error, which ended the scan
+}
+
+// scan is Directory.scan for s.out.
+func (s *scanner) scan(ctx context.Context, tenant string, pos *position, back bool) error {
+	d, p := s.d, s.p
 	kind := p.ki.kind.Name
 	q := p.query
 	var after *backend.Position
@@ -510,7 +552,7 @@ func (d *Directory) scan(ctx context.Context, tenant string, p *prepared, pos *p
 				r = p.ki.see(d, r)
 				if (p.filter == nil || query.Eval(p.filter, r.Doc)) &&
 					bytes.Equal(p.sort.AppendKey(nil, p.sort.Values(r.Doc), r.ID), p.sort.AppendKey(nil, pos.Values, pos.ID)) {
-					if !fn(r) {
+					if !s.out.add(r) {
 						return nil
 					}
 				}
@@ -519,7 +561,7 @@ func (d *Directory) scan(ctx context.Context, tenant string, p *prepared, pos *p
 	}
 	if p.plan.SortPushed {
 		q.After, q.Reverse = after, back
-		return d.each(ctx, tenant, p, q, fn)
+		return s.each(ctx, tenant, q)
 	}
 	var from []byte
 	if after != nil {
@@ -530,7 +572,8 @@ func (d *Directory) scan(ctx context.Context, tenant string, p *prepared, pos *p
 		rec backend.Record
 	}
 	var rows []keyed
-	err := d.each(ctx, tenant, p, q, func(r backend.Record) bool {
+	out := s.out
+	s.out = sinkFunc(func(r backend.Record) bool {
 		k := p.sort.AppendKey(nil, p.sort.Values(r.Doc), r.ID)
 		if from != nil {
 			c := bytes.Compare(k, from)
@@ -541,6 +584,8 @@ func (d *Directory) scan(ctx context.Context, tenant string, p *prepared, pos *p
 		rows = append(rows, keyed{k, r})
 		return true
 	})
+	err := s.each(ctx, tenant, q)
+	s.out = out
 	if err != nil {
 		return err
 	}
@@ -551,41 +596,34 @@ func (d *Directory) scan(ctx context.Context, tenant string, p *prepared, pos *p
 		return bytes.Compare(a.key, b.key)
 	})
 	for _, r := range rows {
-		if !fn(r.rec) {
+		if !out.add(r.rec) {
 			return nil
 		}
 	}
 	return nil
 }
 
-// each runs q and calls fn, until it returns false, with the records the
+// each runs q and hands s.out, until it returns false, the records the
 // backend returns, as readers see them, that satisfy p's residual.
-func (d *Directory) each(ctx context.Context, tenant string, p *prepared, q backend.Query, fn func(backend.Record) bool) error {
-	e := &eachState{d: d, p: p, fn: fn}
-	d.b.Query(ctx, tenant, q)(e.yield)
-	return e.err
+func (s *scanner) each(ctx context.Context, tenant string, q backend.Query) error {
+	s.err = nil
+	s.d.b.Query(ctx, tenant, q)(s.yield)
+	return s.err
 }
 
-// eachState is one run of each. Its method is the consumer of the
-// backend's sequence, which costs a list one closure and this state
-// rather than a closure and a heap cell per variable it captures.
-type eachState struct {
-	d   *Directory
-	p   *prepared
-	fn  func(backend.Record) bool
-	err error
-}
-
-func (e *eachState) yield(r backend.Record, err error) bool {
+// yield is the consumer of the backend's sequence: a method, so that a
+// scan costs the one closure of this method value rather than a closure
+// and a heap cell per variable it captures.
+func (s *scanner) yield(r backend.Record, err error) bool {
 	if err != nil {
-		e.err = err
+		s.err = err
 		return false
 	}
-	r = e.p.ki.see(e.d, r)
-	if e.p.plan.Residual != nil && !query.Eval(e.p.plan.Residual, r.Doc) {
+	r = s.p.ki.see(s.d, r)
+	if s.p.plan.Residual != nil && !query.Eval(s.p.plan.Residual, r.Doc) {
 		return true
 	}
-	return e.fn(r)
+	return s.out.add(r)
 }
 
 // explain describes how a prepared list would run.
