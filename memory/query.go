@@ -117,12 +117,13 @@ func (kd *kindDef) plan(e query.Expr) (a *access, exact bool) {
 
 var _ backend.Preparer = (*Store)(nil)
 
-// prepared is the plan of a filter, made by Prepare against one
-// definition of its kind. It is immutable.
+// prepared is a query's filter and sort with the filter's plan, made
+// against one definition of its kind. It is immutable.
 type prepared struct {
 	kd     *kindDef
 	filter query.Expr
-	a      *access
+	sort   query.Sort
+	a      *access // see plan
 	exact  bool
 }
 
@@ -131,23 +132,26 @@ type prepared struct {
 // depends only on the kind's definition and the filter, never on a
 // tenant's data.
 func (s *Store) Prepare(q backend.Query) backend.Query {
-	kd := (*s.kinds.Load())[q.Kind]
-	if kd == nil {
-		return q
+	if kd := (*s.kinds.Load())[q.Kind]; kd != nil {
+		q.Prepared = kd.prepare(&q)
 	}
-	p := &prepared{kd: kd, filter: q.Filter}
-	p.a, p.exact = kd.plan(q.Filter)
-	q.Prepared = p
 	return q
 }
 
-// planOf is plan for q: its prepared plan, when Prepare made it for kd
-// and q's filter, and a new one otherwise.
-func (kd *kindDef) planOf(q *backend.Query) (a *access, exact bool) {
-	if p, ok := q.Prepared.(*prepared); ok && p.kd == kd && p.filter == q.Filter {
-		return p.a, p.exact
+// prepare returns q's prepared plan when Prepare made it for kd and q's
+// filter and sort, and a new one otherwise.
+func (kd *kindDef) prepare(q *backend.Query) *prepared {
+	if p, ok := q.Prepared.(*prepared); ok && p.kd == kd && p.filter == q.Filter && sameSort(p.sort, q.Sort) {
+		return p
 	}
-	return kd.plan(q.Filter)
+	p := &prepared{kd: kd, filter: q.Filter, sort: q.Sort}
+	p.a, p.exact = kd.plan(q.Filter)
+	return p
+}
+
+// sameSort reports whether a and b are the same slice.
+func sameSort(a, b query.Sort) bool {
+	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
 }
 
 // rows returns the rows a access selects, ordered by id. An and collects
@@ -294,34 +298,38 @@ func union(a, b []*row) []*row {
 // in id order otherwise; q.After and q.Reverse apply to the id order too.
 func (s *Store) Query(ctx context.Context, tenant string, q backend.Query) iter.Seq2[backend.Record, error] {
 	kd, err := s.begin(ctx, "query", q.Kind, "")
-	var tb *table
-	if err == nil {
-		tb = s.table(tenant, kd)
+	if err != nil {
+		return func(yield func(backend.Record, error) bool) { yield(backend.Record{}, err) }
 	}
-	return func(yield func(backend.Record, error) bool) {
-		if err != nil {
-			yield(backend.Record{}, err)
-			return
+	tb := s.table(tenant, kd)
+	if tb == nil {
+		return func(yield func(backend.Record, error) bool) {
+			if err := ctx.Err(); err != nil {
+				yield(backend.Record{}, err)
+			}
 		}
+	}
+	// The sequence keeps what it needs of q in few words, its prepared
+	// plan, q.After and q.Reverse, since every list allocates it.
+	p, after, reverse := kd.prepare(&q), q.After, q.Reverse
+	return func(yield func(backend.Record, error) bool) {
 		if err := ctx.Err(); err != nil {
 			yield(backend.Record{}, err)
 			return
 		}
-		if tb == nil {
-			return
-		}
-		r := &run{ctx: ctx, kd: kd, tb: tb, q: q, yield: yield}
+		r := &run{ctx: ctx, p: p, tb: tb, after: after, reverse: reverse, yield: yield}
 		r.exec()
 	}
 }
 
 // run is one execution of a Query over one table snapshot.
 type run struct {
-	ctx   context.Context
-	kd    *kindDef
-	tb    *table
-	q     backend.Query
-	yield func(backend.Record, error) bool
+	ctx     context.Context
+	p       *prepared
+	tb      *table
+	after   *backend.Position
+	reverse bool
+	yield   func(backend.Record, error) bool
 
 	match *access // when set, rows are tested against its ranges
 	check bool    // evaluate q.Filter on each row: the indexes only narrowed it
@@ -330,7 +338,7 @@ type run struct {
 }
 
 func (r *run) exec() {
-	a, exact := r.kd.planOf(&r.q)
+	a, exact := r.p.a, r.p.exact
 	r.check = !exact
 	var (
 		cand []*row
@@ -368,9 +376,9 @@ func (r *run) exec() {
 			r.match = a
 		}
 	}
-	ix, indexed := r.kd.sortIndex(r.q.Sort)
+	ix, indexed := r.p.kd.sortIndex(r.p.sort)
 	switch {
-	case len(r.q.Sort) == 0:
+	case len(r.p.sort) == 0:
 		r.byID(have, cand)
 	case indexed && r.tb.keyless[ix] == 0 && !have:
 		r.byIndex(ix)
@@ -404,7 +412,7 @@ func (r *run) fail(err error) {
 
 // keep reports whether a visited row satisfies the filter.
 func (r *run) keep(w *row) bool {
-	return (r.match == nil || r.match.matches(w)) && (!r.check || query.Eval(r.q.Filter, w.rec.Doc))
+	return (r.match == nil || r.match.matches(w)) && (!r.check || query.Eval(r.p.filter, w.rec.Doc))
 }
 
 // emit offers a visited row to the consumer when it satisfies the filter.
@@ -426,12 +434,12 @@ func (r *run) emit(w *row) bool {
 // byID yields the matching rows in id order from q.After, backwards when
 // q.Reverse: the candidates when have, else a walk of the primary tree.
 func (r *run) byID(have bool, cand []*row) {
-	after, hasAfter := "", r.q.After != nil
+	after, hasAfter := "", r.after != nil
 	if hasAfter {
-		after = r.q.After.ID
+		after = r.after.ID
 	}
 	if have {
-		if !r.q.Reverse {
+		if !r.reverse {
 			i := 0
 			if hasAfter {
 				i = sort.Search(len(cand), func(i int) bool { return cand[i].rec.ID > after })
@@ -455,9 +463,9 @@ func (r *run) byID(have bool, cand []*row) {
 		return r.emit(it.r)
 	}
 	switch {
-	case !r.q.Reverse && hasAfter:
+	case !r.reverse && hasAfter:
 		r.tb.primary.AscendGreaterOrEqual(rowItem{id: after}, visit)
-	case !r.q.Reverse:
+	case !r.reverse:
 		r.tb.primary.Ascend(visit)
 	case hasAfter:
 		r.tb.primary.DescendLessOrEqual(rowItem{id: after}, visit)
@@ -470,19 +478,19 @@ func (r *run) byID(have bool, cand []*row) {
 // (value, id) order: forwards for an ascending sort, backwards for a
 // descending one, and the other way when q.Reverse.
 func (r *run) byIndex(ix int) {
-	backward := r.q.Sort[0].Desc != r.q.Reverse
+	backward := r.p.sort[0].Desc != r.reverse
 	var pivot entry
 	hasPivot := false
-	if p := r.q.After; p != nil {
+	if p := r.after; p != nil {
 		if len(p.Values) == 0 || p.Values[0].Kind == query.KindNull {
 			// A position among rows without a value, which sort last in
 			// both directions; the index holds none of them now, so every
 			// row comes before the position and none after it.
-			if !r.q.Reverse {
+			if !r.reverse {
 				return
 			}
 		} else {
-			k := query.AppendKey(nil, p.Values[0], r.kd.indexes[ix].Attr.CaseExact)
+			k := query.AppendKey(nil, p.Values[0], r.p.kd.indexes[ix].Attr.CaseExact)
 			pivot = entry{key: string(k), r: &row{rec: backend.Record{ID: p.ID}}}
 			hasPivot = true
 		}
@@ -520,7 +528,7 @@ func (r *run) inMemory(have bool, cand []*row) {
 			return false
 		}
 		if r.keep(w) {
-			ks = append(ks, keyed{key: r.q.Sort.AppendKey(nil, r.q.Sort.Values(w.rec.Doc), w.rec.ID), r: w})
+			ks = append(ks, keyed{key: r.p.sort.AppendKey(nil, r.p.sort.Values(w.rec.Doc), w.rec.ID), r: w})
 		}
 		return true
 	}
@@ -540,10 +548,10 @@ func (r *run) inMemory(have bool, cand []*row) {
 	r.match, r.check = nil, false
 
 	var pk []byte
-	if p := r.q.After; p != nil {
-		pk = r.q.Sort.AppendKey(nil, p.Values, p.ID)
+	if p := r.after; p != nil {
+		pk = r.p.sort.AppendKey(nil, p.Values, p.ID)
 	}
-	if !r.q.Reverse {
+	if !r.reverse {
 		i := 0
 		if pk != nil {
 			i = sort.Search(len(ks), func(i int) bool { return bytes.Compare(ks[i].key, pk) > 0 })
@@ -571,7 +579,8 @@ func (s *Store) Count(ctx context.Context, tenant string, q backend.Query) (int,
 	if tb == nil {
 		return 0, nil
 	}
-	a, exact := kd.planOf(&q)
+	p := kd.prepare(&q)
+	a, exact := p.a, p.exact
 	if a == nil && exact {
 		return tb.len(), nil
 	}
