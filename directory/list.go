@@ -363,7 +363,10 @@ func listPage[T any](ctx context.Context, d *Directory, tenant string, p *prepar
 	g := &pager{scanner: scanner{d: d, p: p}}
 	g.out = g
 	if opts.StartIndex > 0 {
-		g.skip, g.want = opts.StartIndex-1, limit
+		g.want = limit
+		if skip := opts.StartIndex - 1; skip > 0 {
+			g.out = &skipper{n: skip, out: g}
+		}
 		err = g.scan(ctx, tenant, nil, false)
 	} else {
 		g.want = limit + 1
@@ -471,27 +474,37 @@ func (d *Directory) find(ctx context.Context, tenant string, ki *kindInfo, where
 	return out, err
 }
 
-// pager collects the records of one page from its scanner: it passes
-// over skip records, then keeps records until it holds want. The first
-// record is kept in one, so a page of one record needs no array of its
-// own.
+// pager collects the records of one page from its scanner until it holds
+// want. The first record is kept in one, so a page of one record needs no
+// array of its own.
 type pager struct {
 	scanner
-	recs       []backend.Record
-	one        [1]backend.Record
-	skip, want int
+	recs []backend.Record
+	one  [1]backend.Record
+	want int
 }
 
 func (g *pager) add(r backend.Record) bool {
-	if g.skip > 0 {
-		g.skip--
-		return true
-	}
 	if g.recs == nil {
 		g.recs = g.one[:0]
 	}
 	g.recs = append(g.recs, r)
 	return len(g.recs) < g.want
+}
+
+// skipper passes over n records, then hands the others to out: the start
+// of an offset page.
+type skipper struct {
+	n   int
+	out sink
+}
+
+func (k *skipper) add(r backend.Record) bool {
+	if k.n > 0 {
+		k.n--
+		return true
+	}
+	return k.out.add(r)
 }
 
 // position is where a cursor continues: strictly after (or before) a
