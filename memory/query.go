@@ -232,8 +232,8 @@ func (t *table) collect(ctx context.Context, l leaf, limit int) ([]*row, bool, e
 // ascend visits the rows of the entries in the leaf's range, in entry
 // order. One value of a unique index is found through its hash trie.
 func (t *table) ascend(l leaf, visit func(*row) bool) {
-	if l.point && len(t.unique[l.ix].slots) != 0 {
-		if w := t.owner(l.ix, l.lo); w != nil {
+	if w, ok := t.holder(l); ok {
+		if w != nil {
 			visit(w)
 		}
 		return
@@ -247,6 +247,16 @@ func (t *table) ascend(l leaf, visit func(*row) bool) {
 	case l.lo < l.hi:
 		tree.AscendRange(entry{key: l.lo}, entry{key: l.hi}, func(e entry) bool { return visit(e.r) })
 	}
+}
+
+// holder returns, when the leaf is one value of a unique index, the row
+// holding it (nil for none), found through the index's hash trie, and
+// whether it is.
+func (t *table) holder(l leaf) (w *row, ok bool) {
+	if !l.point || len(t.unique[l.ix].slots) == 0 {
+		return nil, false
+	}
+	return t.owner(l.ix, l.lo), true
 }
 
 // matches reports whether the row has an entry in a's ranges, from the
@@ -343,8 +353,19 @@ func (r *run) exec() {
 	var (
 		cand []*row
 		have bool // cand holds the candidate rows, in id order
+		one  [1]*row
+		w    *row
+		held bool // a is one value of a unique index, held by w (or none)
 	)
+	if a != nil && a.l == nil {
+		w, held = r.tb.holder(a.leaf)
+	}
 	switch {
+	case held && w == nil:
+		return
+	case held:
+		one[0] = w
+		cand, have = one[:], true
 	case a != nil && a.l == nil:
 		// One range: collect it, unless it turns out not to be selective
 		// (it holds pageLimit entries or more);
