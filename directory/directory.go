@@ -27,6 +27,8 @@ type Directory struct {
 	limits query.Limits
 	k      kinds
 	cache  *queryCache
+	// pagers holds the *pager of finished lists, for the next to reuse.
+	pagers sync.Pool
 	// deleted is the condition a users list adds for each DeletedMode;
 	// made once, since its canonical form keys the plan cache.
 	deleted [OnlyDeleted + 1]condition

@@ -360,8 +360,9 @@ func listPage[T any](ctx context.Context, d *Directory, tenant string, p *prepar
 	}
 
 	var page PageOf[T]
-	g := &pager{scanner: scanner{d: d, p: p}}
-	g.out = g
+	g := d.pager(p)
+	defer d.pagers.Put(g)
+	defer g.reset()
 	if opts.StartIndex > 0 {
 		g.want = limit
 		if skip := opts.StartIndex - 1; skip > 0 {
@@ -476,12 +477,30 @@ func (d *Directory) find(ctx context.Context, tenant string, ki *kindInfo, where
 
 // pager collects the records of one page from its scanner until it holds
 // want. The first record is kept in one, so a page of one record needs no
-// array of its own.
+// array of its own. Pagers are reused, through Directory.pagers, with the
+// scanner's method value made once: a list then allocates nothing here.
 type pager struct {
 	scanner
 	recs []backend.Record
 	one  [1]backend.Record
 	want int
+}
+
+// pager returns a pager for a list of p, reused when one is free.
+func (d *Directory) pager(p *prepared) *pager {
+	g, _ := d.pagers.Get().(*pager)
+	if g == nil {
+		g = &pager{}
+		g.consume = g.yield
+	}
+	g.d, g.p, g.out = d, p, g
+	return g
+}
+
+// reset drops what the pager holds, records included (no personal data
+// may stay in a free pager), and keeps its method value.
+func (g *pager) reset() {
+	*g = pager{scanner: scanner{consume: g.consume}}
 }
 
 func (g *pager) add(r backend.Record) bool {
@@ -543,6 +562,9 @@ type scanner struct {
 	p   *prepared
 	out sink
 	err error // the backend's error, which ended the scan
+	// consume is yield as a func value, when the scanner keeps one made
+	// ahead (a pager); nil otherwise.
+	consume func(backend.Record, error) bool
 }
 
 // scan is Directory.scan for s.out.
@@ -620,7 +642,11 @@ func (s *scanner) scan(ctx context.Context, tenant string, pos *position, back b
 // backend returns, as readers see them, that satisfy p's residual.
 func (s *scanner) each(ctx context.Context, tenant string, q backend.Query) error {
 	s.err = nil
-	s.d.b.Query(ctx, tenant, q)(s.yield)
+	yield := s.consume
+	if yield == nil {
+		yield = s.yield
+	}
+	s.d.b.Query(ctx, tenant, q)(yield)
 	return s.err
 }
 

@@ -1,6 +1,8 @@
 package directory
 
 import (
+	"fmt"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -168,4 +170,77 @@ func TestPreparedQuery(t *testing.T) {
 			assert.Same(t, p, again, "the plan, and its prepared query, are reused")
 		})
 	}
+}
+
+// TestPagerReuse checks that lists sharing pagers, one after another and
+// at once, each get their own records, and that a free pager keeps none.
+func TestPagerReuse(t *testing.T) {
+	ctx := t.Context()
+	d, err := New(memory.New(), WithCache(0, 0))
+	require.NoError(t, err)
+	const n = 8
+	ids := make([]string, n)
+	for i := range n {
+		u, err := d.Users("acme").Create(ctx, User{UserName: fmt.Sprintf("u%d", i), Emails: []Email{{Value: fmt.Sprintf("u%d@x.io", i)}}})
+		require.NoError(t, err)
+		ids[i] = u.ID
+	}
+	byEmail := func(i int) ListOptions { return ListOptions{Filter: fmt.Sprintf(`emails.value eq "u%d@x.io"`, i)} }
+	tests := []struct {
+		name   string
+		tenant string
+		opts   ListOptions
+		want   []string
+	}{
+		{"one", "acme", byEmail(3), ids[3:4]},
+		{"none in another tenant", "other", byEmail(3), nil},
+		{"none", "acme", ListOptions{Filter: `userName eq "nobody"`}, nil},
+		{"a page", "acme", ListOptions{Limit: 3}, ids[:3]},
+		{"an offset page", "acme", ListOptions{StartIndex: 7, Limit: 3}, ids[6:]},
+		{"one again", "acme", byEmail(5), ids[5:6]},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			page, err := d.Users(tt.tenant).List(ctx, tt.opts)
+			require.NoError(t, err)
+			got := make([]string, len(page.Users))
+			for i, u := range page.Users {
+				got[i] = u.ID
+			}
+			assert.Equal(t, len(tt.want), len(got))
+			if len(tt.want) > 0 {
+				assert.Equal(t, tt.want, got)
+			}
+		})
+	}
+
+	t.Run("at once", func(t *testing.T) {
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for range 50 {
+					page, err := d.Users("acme").List(ctx, byEmail(i))
+					if err != nil || len(page.Users) != 1 || page.Users[0].ID != ids[i] {
+						t.Errorf("user %d: %v, %d users", i, err, len(page.Users))
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+	})
+
+	t.Run("a free pager holds nothing", func(t *testing.T) {
+		p, err := d.Users("acme").prepare(byEmail(1))
+		require.NoError(t, err)
+		g := d.pager(p)
+		require.NoError(t, g.scan(ctx, "acme", nil, false))
+		require.Len(t, g.recs, 1)
+		g.reset()
+		assert.NotNil(t, g.consume, "the method value is kept")
+		g.consume = nil
+		assert.Zero(t, *g)
+	})
 }
