@@ -320,16 +320,23 @@ func (s *Store) Query(ctx context.Context, tenant string, q backend.Query) iter.
 		}
 	}
 	// The sequence keeps what it needs of q in few words, its prepared
-	// plan, q.After and q.Reverse, since every list allocates it.
-	p, after, reverse := kd.prepare(&q), q.After, q.Reverse
-	return func(yield func(backend.Record, error) bool) {
-		if err := ctx.Err(); err != nil {
-			yield(backend.Record{}, err)
-			return
-		}
-		r := &run{ctx: ctx, p: p, tb: tb, after: after, reverse: reverse, yield: yield}
-		r.exec()
+	// plan and q.After, since every list allocates it; q.Reverse chooses
+	// the function rather than take a word of its own.
+	p, after := kd.prepare(&q), q.After
+	if q.Reverse {
+		return func(yield func(backend.Record, error) bool) { execute(ctx, tb, p, after, true, yield) }
 	}
+	return func(yield func(backend.Record, error) bool) { execute(ctx, tb, p, after, false, yield) }
+}
+
+// execute runs a query over the table tb, calling yield with its records.
+func execute(ctx context.Context, tb *table, p *prepared, after *backend.Position, reverse bool, yield func(backend.Record, error) bool) {
+	if err := ctx.Err(); err != nil {
+		yield(backend.Record{}, err)
+		return
+	}
+	r := &run{ctx: ctx, p: p, tb: tb, after: after, reverse: reverse, yield: yield}
+	r.exec()
 }
 
 // run is one execution of a Query over one table snapshot.
