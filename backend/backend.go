@@ -55,6 +55,10 @@
 // tenant and every later state of the data, and a backend redoes the work
 // when its definitions changed since (Define) rather than use a stale one.
 //
+// Visits: a backend may also implement Visitor, which runs a query by
+// calling a function with the records Query's sequence would yield,
+// without allocating the sequence.
+//
 // Errors: adapters map driver errors to the sentinels below, wrapping them
 // in *Error so that errors.Is matches the sentinel and errors.As still
 // reaches the driver's error.
@@ -125,6 +129,15 @@ type Backend interface {
 	Close() error
 }
 
+// Visitor is implemented by a backend that can run a query without
+// allocating a sequence.
+type Visitor interface {
+	// Visit runs q as Query does and calls fn with each record Query's
+	// sequence would yield, in the same order, until fn returns false. It
+	// returns the error the sequence would end with, nil when none.
+	Visit(ctx context.Context, tenant string, q Query, fn func(Record) bool) error
+}
+
 // Capabilities describes optional behaviour of a backend.
 type Capabilities struct {
 	// Shared is true when other processes may write the same data, so a
@@ -186,7 +199,8 @@ type Query struct {
 	// Prepared is nil, or what this backend's Preparer.Prepare set for a
 	// query of the same Kind, Filter and Sort. It is opaque to the caller,
 	// who must not modify it; a backend ignores a value it did not make,
-	// or made for another filter or an earlier definition of the kind.
+	// or made for another filter or sort or an earlier definition of the
+	// kind.
 	Prepared any
 }
 
@@ -194,9 +208,10 @@ type Query struct {
 // Query's work that depends only on its Kind, Filter and Sort.
 type Preparer interface {
 	// Prepare returns q with Prepared set to the backend's work on q, for
-	// Query and Count to reuse in every query of q's Kind, Filter and
-	// Sort, whatever their tenant, After and Reverse; or q as it is when
-	// there is nothing to prepare (an undefined kind: Query reports it).
+	// Query, Count and Visit to reuse in every query of q's Kind, Filter
+	// and Sort, whatever their tenant, After and Reverse; or q as it is
+	// when there is nothing to prepare (an undefined kind: Query reports
+	// it).
 	// It reads no records. The result may be used by many goroutines at
 	// once, and Filter must not be modified while it is in use.
 	Prepare(q Query) Query

@@ -20,6 +20,7 @@ import (
 // safe for concurrent use.
 type Directory struct {
 	b      backend.Backend
+	visit  backend.Visitor // b, when it runs queries without a sequence; nil otherwise
 	caps   backend.Capabilities
 	now    func() time.Time
 	newID  func() string
@@ -183,8 +184,10 @@ func New(b backend.Backend, opts ...Option) (*Directory, error) {
 	if caps.Shared && !cfg.cacheSet {
 		cfg.cacheSize = 0
 	}
+	visit, _ := b.(backend.Visitor)
 	d := &Directory{
 		b:       b,
+		visit:   visit,
 		caps:    caps,
 		now:     cfg.now,
 		newID:   cfg.newID,

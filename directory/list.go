@@ -491,7 +491,7 @@ func (d *Directory) pager(p *prepared) *pager {
 	g, _ := d.pagers.Get().(*pager)
 	if g == nil {
 		g = &pager{}
-		g.consume = g.yield
+		g.takeFn, g.yieldFn = g.take, g.yield
 	}
 	g.d, g.p, g.out = d, p, g
 	return g
@@ -500,7 +500,7 @@ func (d *Directory) pager(p *prepared) *pager {
 // reset drops what the pager holds, records included (no personal data
 // may stay in a free pager), and keeps its method value.
 func (g *pager) reset() {
-	*g = pager{scanner: scanner{consume: g.consume}}
+	*g = pager{scanner: scanner{takeFn: g.takeFn, yieldFn: g.yieldFn}}
 }
 
 func (g *pager) add(r backend.Record) bool {
@@ -562,9 +562,10 @@ type scanner struct {
 	p   *prepared
 	out sink
 	err error // the backend's error, which ended the scan
-	// consume is yield as a func value, when the scanner keeps one made
-	// ahead (a pager); nil otherwise.
-	consume func(backend.Record, error) bool
+	// takeFn and yieldFn are take and yield as func values, when the
+	// scanner keeps them made ahead (a pager); nil otherwise.
+	takeFn  func(backend.Record) bool
+	yieldFn func(backend.Record, error) bool
 }
 
 // scan is Directory.scan for s.out.
@@ -640,9 +641,17 @@ func (s *scanner) scan(ctx context.Context, tenant string, pos *position, back b
 
 // each runs q and hands s.out, until it returns false, the records the
 // backend returns, as readers see them, that satisfy p's residual.
+// A backend that is a Visitor runs it without a sequence.
 func (s *scanner) each(ctx context.Context, tenant string, q backend.Query) error {
+	if v := s.d.visit; v != nil {
+		take := s.takeFn
+		if take == nil {
+			take = s.take
+		}
+		return v.Visit(ctx, tenant, q, take)
+	}
 	s.err = nil
-	yield := s.consume
+	yield := s.yieldFn
 	if yield == nil {
 		yield = s.yield
 	}
@@ -650,14 +659,20 @@ func (s *scanner) each(ctx context.Context, tenant string, q backend.Query) erro
 	return s.err
 }
 
-// yield is the consumer of the backend's sequence: a method, so that a
-// scan costs the one closure of this method value rather than a closure
-// and a heap cell per variable it captures.
+// yield is the consumer of the backend's sequence. It and take are
+// methods, so that a scan costs the one closure of a method value rather
+// than a closure and a heap cell per variable it captures.
 func (s *scanner) yield(r backend.Record, err error) bool {
 	if err != nil {
 		s.err = err
 		return false
 	}
+	return s.take(r)
+}
+
+// take hands s.out a record the backend returned, as readers see it, when
+// it satisfies p's residual, and reports whether to go on.
+func (s *scanner) take(r backend.Record) bool {
 	r = s.p.ki.see(s.d, r)
 	if s.p.plan.Residual != nil && !query.Eval(s.p.plan.Residual, r.Doc) {
 		return true

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/userdir/userdir/backend"
 	"github.com/userdir/userdir/memory"
 	"github.com/userdir/userdir/query"
 )
@@ -172,12 +173,31 @@ func TestPreparedQuery(t *testing.T) {
 	}
 }
 
+// plainBackend hides the optional interfaces of the backend it wraps
+// (Preparer, Visitor), as a third party's adapter may not have them.
+type plainBackend struct{ backend.Backend }
+
 // TestPagerReuse checks that lists sharing pagers, one after another and
-// at once, each get their own records, and that a free pager keeps none.
+// at once, each get their own records, and that a free pager keeps none,
+// whether the backend runs queries through Visit or through Query.
 func TestPagerReuse(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		b    backend.Backend
+	}{
+		{"visitor", memory.New()},
+		{"sequence", plainBackend{memory.New()}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			d, err := New(tt.b, WithCache(0, 0))
+			require.NoError(t, err)
+			testPagerReuse(t, d)
+		})
+	}
+}
+
+func testPagerReuse(t *testing.T, d *Directory) {
 	ctx := t.Context()
-	d, err := New(memory.New(), WithCache(0, 0))
-	require.NoError(t, err)
 	const n = 8
 	ids := make([]string, n)
 	for i := range n {
@@ -239,8 +259,9 @@ func TestPagerReuse(t *testing.T) {
 		require.NoError(t, g.scan(ctx, "acme", nil, false))
 		require.Len(t, g.recs, 1)
 		g.reset()
-		assert.NotNil(t, g.consume, "the method value is kept")
-		g.consume = nil
+		assert.NotNil(t, g.takeFn, "the method values are kept")
+		assert.NotNil(t, g.yieldFn, "the method values are kept")
+		g.takeFn, g.yieldFn = nil, nil
 		assert.Zero(t, *g)
 	})
 }

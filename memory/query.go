@@ -329,7 +329,8 @@ func (s *Store) Query(ctx context.Context, tenant string, q backend.Query) iter.
 	return func(yield func(backend.Record, error) bool) { execute(ctx, tb, p, after, false, yield) }
 }
 
-// execute runs a query over the table tb, calling yield with its records.
+// execute runs a query over the table tb, calling yield with its records
+// and then with the error that ended it, if any.
 func execute(ctx context.Context, tb *table, p *prepared, after *backend.Position, reverse bool, yield func(backend.Record, error) bool) {
 	if err := ctx.Err(); err != nil {
 		yield(backend.Record{}, err)
@@ -337,6 +338,27 @@ func execute(ctx context.Context, tb *table, p *prepared, after *backend.Positio
 	}
 	r := &run{ctx: ctx, p: p, tb: tb, after: after, reverse: reverse, yield: yield}
 	r.exec()
+	if r.err != nil {
+		yield(backend.Record{}, r.err)
+	}
+}
+
+var _ backend.Visitor = (*Store)(nil)
+
+// Visit runs q as Query does, calling fn with each record, and returns
+// the error that ended the query, if any. It allocates no sequence.
+func (s *Store) Visit(ctx context.Context, tenant string, q backend.Query, fn func(backend.Record) bool) error {
+	kd, err := s.begin(ctx, "query", q.Kind, "")
+	if err != nil {
+		return err
+	}
+	tb := s.table(tenant, kd)
+	if tb == nil {
+		return nil
+	}
+	r := &run{ctx: ctx, p: kd.prepare(&q), tb: tb, after: q.After, reverse: q.Reverse, fn: fn}
+	r.exec()
+	return r.err
 }
 
 // run is one execution of a Query over one table snapshot.
@@ -346,12 +368,15 @@ type run struct {
 	tb      *table
 	after   *backend.Position
 	reverse bool
-	yield   func(backend.Record, error) bool
+	// The consumer: yield for a sequence, fn for a visit.
+	yield func(backend.Record, error) bool
+	fn    func(backend.Record) bool
 
 	match *access // when set, rows are tested against its ranges
 	check bool    // evaluate q.Filter on each row: the indexes only narrowed it
 	n     int     // rows visited, for the periodic context check
-	done  bool    // the consumer stopped, or an error was yielded
+	done  bool    // the consumer stopped, or the run failed
+	err   error   // why the run failed
 }
 
 func (r *run) exec() {
@@ -430,11 +455,11 @@ func (r *run) tick() bool {
 	return true
 }
 
-// fail ends the sequence with err.
+// fail ends the run with err, unless the consumer stopped it first.
 func (r *run) fail(err error) {
 	if !r.done {
 		r.done = true
-		r.yield(backend.Record{}, err)
+		r.err = err
 	}
 }
 
@@ -452,11 +477,19 @@ func (r *run) emit(w *row) bool {
 	if !r.keep(w) {
 		return true
 	}
-	if !r.yield(w.rec, nil) {
+	if !r.give(w.rec) {
 		r.done = true
 		return false
 	}
 	return true
+}
+
+// give hands a record to the consumer and reports whether it wants more.
+func (r *run) give(rec backend.Record) bool {
+	if r.fn != nil {
+		return r.fn(rec)
+	}
+	return r.yield(rec, nil)
 }
 
 // byID yields the matching rows in id order from q.After, backwards when
