@@ -361,8 +361,7 @@ func listPage[T any](ctx context.Context, d *Directory, tenant string, p *prepar
 
 	var page PageOf[T]
 	g := d.pager(p)
-	defer d.pagers.Put(g)
-	defer g.reset()
+	defer d.release(g)
 	if opts.StartIndex > 0 {
 		g.want = limit
 		if skip := opts.StartIndex - 1; skip > 0 {
@@ -478,7 +477,7 @@ func (d *Directory) find(ctx context.Context, tenant string, ki *kindInfo, where
 // pager collects the records of one page from its scanner until it holds
 // want. The first record is kept in one, so a page of one record needs no
 // array of its own. Pagers are reused, through Directory.pagers, with the
-// scanner's method value made once: a list then allocates nothing here.
+// scanner's method values made once: a list then allocates nothing here.
 type pager struct {
 	scanner
 	recs []backend.Record
@@ -497,8 +496,14 @@ func (d *Directory) pager(p *prepared) *pager {
 	return g
 }
 
+// release empties g and frees it for another list.
+func (d *Directory) release(g *pager) {
+	g.reset()
+	d.pagers.Put(g)
+}
+
 // reset drops what the pager holds, records included (no personal data
-// may stay in a free pager), and keeps its method value.
+// may stay in a free pager), and keeps its method values.
 func (g *pager) reset() {
 	*g = pager{scanner: scanner{takeFn: g.takeFn, yieldFn: g.yieldFn}}
 }
@@ -555,8 +560,8 @@ type sinkFunc func(backend.Record) bool
 func (f sinkFunc) add(r backend.Record) bool { return f(r) }
 
 // scanner is one scan of the records of p for out. A caller with state
-// of its own embeds it, and is its sink, so that the scan costs one
-// allocation besides the backend's.
+// of its own embeds it, and is its sink, so that one allocation (or none,
+// for a reused pager) holds both.
 type scanner struct {
 	d   *Directory
 	p   *prepared

@@ -127,10 +127,10 @@ type prepared struct {
 	exact  bool
 }
 
-// Prepare returns q with its filter's plan (the index ranges, their value
-// keys encoded) in q.Prepared, for Query and Count to reuse. The plan
-// depends only on the kind's definition and the filter, never on a
-// tenant's data.
+// Prepare returns q with its filter's plan (the index ranges, their
+// value keys encoded) in q.Prepared, for Query, Visit and Count to reuse.
+// The plan depends only on the kind's definition and the filter, never on
+// a tenant's data.
 func (s *Store) Prepare(q backend.Query) backend.Query {
 	if kd := (*s.kinds.Load())[q.Kind]; kd != nil {
 		q.Prepared = kd.prepare(&q)
@@ -361,7 +361,7 @@ func (s *Store) Visit(ctx context.Context, tenant string, q backend.Query, fn fu
 	return r.err
 }
 
-// run is one execution of a Query over one table snapshot.
+// run is one execution of a Query or Visit over one table snapshot.
 type run struct {
 	ctx     context.Context
 	p       *prepared
