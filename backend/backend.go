@@ -46,6 +46,19 @@
 // ties broken by id in the direction of the sort; Query.After continues
 // strictly after a position and Query.Reverse scans the order backwards.
 //
+// Prepared queries: a backend may also implement Preparer, doing once the
+// work of a query that depends only on its Kind, Filter and Sort (choosing
+// the indexes, encoding their keys), so that a caller running one query
+// many times, with only After and Reverse changing, does that work once.
+// The result travels in Query.Prepared; a backend that does not implement
+// Preparer never sees one. A prepared query holds no data: it serves every
+// tenant and every later state of the data, and a backend redoes the work
+// when its definitions changed since (Define) rather than use a stale one.
+//
+// Visits: a backend may also implement Visitor, which runs a query by
+// calling a function with the records Query's sequence would yield,
+// without allocating the sequence.
+//
 // Errors: adapters map driver errors to the sentinels below, wrapping them
 // in *Error so that errors.Is matches the sentinel and errors.As still
 // reaches the driver's error.
@@ -116,6 +129,15 @@ type Backend interface {
 	Close() error
 }
 
+// Visitor is implemented by a backend that can run a query without
+// allocating a sequence.
+type Visitor interface {
+	// Visit runs q as Query does and calls fn with each record Query's
+	// sequence would yield, in the same order, until fn returns false. It
+	// returns the error the sequence would end with, nil when none.
+	Visit(ctx context.Context, tenant string, q Query, fn func(Record) bool) error
+}
+
 // Capabilities describes optional behaviour of a backend.
 type Capabilities struct {
 	// Shared is true when other processes may write the same data, so a
@@ -174,6 +196,25 @@ type Query struct {
 	Sort    query.Sort // set only when Pushdown.Sort accepted it
 	After   *Position  // with Sort: continue strictly after this position
 	Reverse bool       // with Sort: scan the order backwards
+	// Prepared is nil, or what this backend's Preparer.Prepare set for a
+	// query of the same Kind, Filter and Sort. It is opaque to the caller,
+	// who must not modify it; a backend ignores a value it did not make,
+	// or made for another filter or sort or an earlier definition of the
+	// kind.
+	Prepared any
+}
+
+// Preparer is implemented by a backend that can do once the part of a
+// Query's work that depends only on its Kind, Filter and Sort.
+type Preparer interface {
+	// Prepare returns q with Prepared set to the backend's work on q, for
+	// Query, Count and Visit to reuse in every query of q's Kind, Filter
+	// and Sort, whatever their tenant, After and Reverse; or q as it is
+	// when there is nothing to prepare (an undefined kind: Query reports
+	// it).
+	// It reads no records. The result may be used by many goroutines at
+	// once, and Filter must not be modified while it is in use.
+	Prepare(q Query) Query
 }
 
 // Position is a place in a sort order: the sort key values of a record and

@@ -20,6 +20,7 @@ import (
 // safe for concurrent use.
 type Directory struct {
 	b      backend.Backend
+	visit  backend.Visitor // b, when it runs queries without a sequence; nil otherwise
 	caps   backend.Capabilities
 	now    func() time.Time
 	newID  func() string
@@ -27,6 +28,8 @@ type Directory struct {
 	limits query.Limits
 	k      kinds
 	cache  *queryCache
+	// pagers holds the *pager of finished lists, for the next to reuse.
+	pagers sync.Pool
 	// deleted is the condition a users list adds for each DeletedMode;
 	// made once, since its canonical form keys the plan cache.
 	deleted [OnlyDeleted + 1]condition
@@ -181,8 +184,10 @@ func New(b backend.Backend, opts ...Option) (*Directory, error) {
 	if caps.Shared && !cfg.cacheSet {
 		cfg.cacheSize = 0
 	}
+	visit, _ := b.(backend.Visitor)
 	d := &Directory{
 		b:       b,
+		visit:   visit,
 		caps:    caps,
 		now:     cfg.now,
 		newID:   cfg.newID,

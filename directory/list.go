@@ -97,6 +97,7 @@ type prepared struct {
 	filter query.Expr // bound, with the mandatory conditions
 	sort   query.Sort
 	plan   query.Plan
+	query  backend.Query // what the backend runs: the pushed filter and sort, prepared
 	proj   query.Projection
 	fp     []byte // cursor fingerprint
 	canon  string // canonical form of filter and sort
@@ -186,6 +187,13 @@ func (d *Directory) prepareNew(tenant string, ki *kindInfo, opts ListOptions, ex
 		p.proj = pr
 	}
 	p.plan = query.PlanQuery(p.filter, p.sort, d.pushdown(ki))
+	p.query = backend.Query{Kind: ki.kind.Name, Filter: p.plan.Pushed}
+	if p.plan.SortPushed {
+		p.query.Sort = p.sort
+	}
+	if b, ok := d.b.(backend.Preparer); ok {
+		p.query = b.Prepare(p.query)
+	}
 	p.canon = query.Canonical(p.filter) + "\x00" + p.sort.String()
 	p.fp = fingerprint(tenant, ki.kind.Name, p.canon)
 	return p, nil
@@ -352,28 +360,23 @@ func listPage[T any](ctx context.Context, d *Directory, tenant string, p *prepar
 	}
 
 	var page PageOf[T]
-	var recs []backend.Record
+	g := d.pager(p)
+	defer d.release(g)
 	if opts.StartIndex > 0 {
-		skip := opts.StartIndex - 1
-		err = d.scan(ctx, tenant, p, nil, false, func(r backend.Record) bool {
-			if skip > 0 {
-				skip--
-				return true
-			}
-			recs = append(recs, r)
-			return len(recs) < limit
-		})
-		if err != nil {
-			return PageOf[T]{}, err
+		g.want = limit
+		if skip := opts.StartIndex - 1; skip > 0 {
+			g.out = &skipper{n: skip, out: g}
 		}
+		err = g.scan(ctx, tenant, nil, false)
 	} else {
-		err = d.scan(ctx, tenant, p, pos, back, func(r backend.Record) bool {
-			recs = append(recs, r)
-			return len(recs) <= limit
-		})
-		if err != nil {
-			return PageOf[T]{}, err
-		}
+		g.want = limit + 1
+		err = g.scan(ctx, tenant, pos, back)
+	}
+	if err != nil {
+		return PageOf[T]{}, err
+	}
+	recs := g.recs
+	if opts.StartIndex == 0 {
 		more := len(recs) > limit
 		if more {
 			recs = recs[:limit]
@@ -446,7 +449,9 @@ func (d *Directory) cacheable(p *prepared) bool {
 // scan.
 func (d *Directory) count(ctx context.Context, tenant string, p *prepared) (int, error) {
 	if p.plan.Residual == nil && (p.plan.Exact || p.plan.Pushed == nil) {
-		return d.b.Count(ctx, tenant, backend.Query{Kind: p.ki.kind.Name, Filter: p.plan.Pushed})
+		q := p.query
+		q.Sort = nil
+		return d.b.Count(ctx, tenant, q)
 	}
 	n := 0
 	err := d.scan(ctx, tenant, p, nil, false, func(backend.Record) bool { n++; return true })
@@ -469,6 +474,63 @@ func (d *Directory) find(ctx context.Context, tenant string, ki *kindInfo, where
 	return out, err
 }
 
+// pager collects the records of one page from its scanner until it holds
+// want. The first record is kept in one, so a page of one record needs no
+// array of its own. Pagers are reused, through Directory.pagers, with the
+// scanner's method values made once: a list then allocates nothing here.
+type pager struct {
+	scanner
+	recs []backend.Record
+	one  [1]backend.Record
+	want int
+}
+
+// pager returns a pager for a list of p, reused when one is free.
+func (d *Directory) pager(p *prepared) *pager {
+	g, _ := d.pagers.Get().(*pager)
+	if g == nil {
+		g = &pager{}
+		g.takeFn, g.yieldFn = g.take, g.yield
+	}
+	g.d, g.p, g.out = d, p, g
+	return g
+}
+
+// release empties g and frees it for another list.
+func (d *Directory) release(g *pager) {
+	g.reset()
+	d.pagers.Put(g)
+}
+
+// reset drops what the pager holds, records included (no personal data
+// may stay in a free pager), and keeps its method values.
+func (g *pager) reset() {
+	*g = pager{scanner: scanner{takeFn: g.takeFn, yieldFn: g.yieldFn}}
+}
+
+func (g *pager) add(r backend.Record) bool {
+	if g.recs == nil {
+		g.recs = g.one[:0]
+	}
+	g.recs = append(g.recs, r)
+	return len(g.recs) < g.want
+}
+
+// skipper passes over n records, then hands the others to out: the start
+// of an offset page.
+type skipper struct {
+	n   int
+	out sink
+}
+
+func (k *skipper) add(r backend.Record) bool {
+	if k.n > 0 {
+		k.n--
+		return true
+	}
+	return k.out.add(r)
+}
+
 // position is where a cursor continues: strictly after (or before) a
 // place in the sort order, or from it when inclusive.
 type position struct {
@@ -483,8 +545,39 @@ type position struct {
 // order exactly as query.Sort.Compare says. Every record goes through the
 // kind's view (computed attributes) before it is matched or handed out.
 func (d *Directory) scan(ctx context.Context, tenant string, p *prepared, pos *position, back bool, fn func(backend.Record) bool) error {
+	s := &scanner{d: d, p: p, out: sinkFunc(fn)}
+	return s.scan(ctx, tenant, pos, back)
+}
+
+// A sink receives the records of a scan until add returns false.
+type sink interface {
+	add(backend.Record) bool
+}
+
+// sinkFunc is a function as a sink.
+type sinkFunc func(backend.Record) bool
+
+func (f sinkFunc) add(r backend.Record) bool { return f(r) }
+
+// scanner is one scan of the records of p for out. A caller with state
+// of its own embeds it, and is its sink, so that one allocation (or none,
+// for a reused pager) holds both.
+type scanner struct {
+	d   *Directory
+	p   *prepared
+	out sink
+	err error // the backend's error, which ended the scan
+	// takeFn and yieldFn are take and yield as func values, when the
+	// scanner keeps them made ahead (a pager); nil otherwise.
+	takeFn  func(backend.Record) bool
+	yieldFn func(backend.Record, error) bool
+}
+
+// scan is Directory.scan for s.out.
+func (s *scanner) scan(ctx context.Context, tenant string, pos *position, back bool) error {
+	d, p := s.d, s.p
 	kind := p.ki.kind.Name
-	q := backend.Query{Kind: kind, Filter: p.plan.Pushed}
+	q := p.query
 	var after *backend.Position
 	if pos != nil {
 		after = &pos.Position
@@ -500,7 +593,7 @@ func (d *Directory) scan(ctx context.Context, tenant string, p *prepared, pos *p
 				r = p.ki.see(d, r)
 				if (p.filter == nil || query.Eval(p.filter, r.Doc)) &&
 					bytes.Equal(p.sort.AppendKey(nil, p.sort.Values(r.Doc), r.ID), p.sort.AppendKey(nil, pos.Values, pos.ID)) {
-					if !fn(r) {
+					if !s.out.add(r) {
 						return nil
 					}
 				}
@@ -508,8 +601,8 @@ func (d *Directory) scan(ctx context.Context, tenant string, p *prepared, pos *p
 		}
 	}
 	if p.plan.SortPushed {
-		q.Sort, q.After, q.Reverse = p.sort, after, back
-		return d.each(ctx, tenant, p, q, fn)
+		q.After, q.Reverse = after, back
+		return s.each(ctx, tenant, q)
 	}
 	var from []byte
 	if after != nil {
@@ -520,7 +613,8 @@ func (d *Directory) scan(ctx context.Context, tenant string, p *prepared, pos *p
 		rec backend.Record
 	}
 	var rows []keyed
-	err := d.each(ctx, tenant, p, q, func(r backend.Record) bool {
+	out := s.out
+	s.out = sinkFunc(func(r backend.Record) bool {
 		k := p.sort.AppendKey(nil, p.sort.Values(r.Doc), r.ID)
 		if from != nil {
 			c := bytes.Compare(k, from)
@@ -531,6 +625,8 @@ func (d *Directory) scan(ctx context.Context, tenant string, p *prepared, pos *p
 		rows = append(rows, keyed{k, r})
 		return true
 	})
+	err := s.each(ctx, tenant, q)
+	s.out = out
 	if err != nil {
 		return err
 	}
@@ -541,50 +637,57 @@ func (d *Directory) scan(ctx context.Context, tenant string, p *prepared, pos *p
 		return bytes.Compare(a.key, b.key)
 	})
 	for _, r := range rows {
-		if !fn(r.rec) {
+		if !out.add(r.rec) {
 			return nil
 		}
 	}
 	return nil
 }
 
-// each runs q and calls fn, until it returns false, with the records the
+// each runs q and hands s.out, until it returns false, the records the
 // backend returns, as readers see them, that satisfy p's residual.
-func (d *Directory) each(ctx context.Context, tenant string, p *prepared, q backend.Query, fn func(backend.Record) bool) error {
-	e := &eachState{d: d, p: p, fn: fn}
-	d.b.Query(ctx, tenant, q)(e.yield)
-	return e.err
+// A backend that is a Visitor runs it without a sequence.
+func (s *scanner) each(ctx context.Context, tenant string, q backend.Query) error {
+	if v := s.d.visit; v != nil {
+		take := s.takeFn
+		if take == nil {
+			take = s.take
+		}
+		return v.Visit(ctx, tenant, q, take)
+	}
+	s.err = nil
+	yield := s.yieldFn
+	if yield == nil {
+		yield = s.yield
+	}
+	s.d.b.Query(ctx, tenant, q)(yield)
+	return s.err
 }
 
-// eachState is one run of each. Its method is the consumer of the
-// backend's sequence, which costs a list one closure and this state
-// rather than a closure and a heap cell per variable it captures.
-type eachState struct {
-	d   *Directory
-	p   *prepared
-	fn  func(backend.Record) bool
-	err error
-}
-
-func (e *eachState) yield(r backend.Record, err error) bool {
+// yield is the consumer of the backend's sequence. It and take are
+// methods, so that a scan costs the one closure of a method value rather
+// than a closure and a heap cell per variable it captures.
+func (s *scanner) yield(r backend.Record, err error) bool {
 	if err != nil {
-		e.err = err
+		s.err = err
 		return false
 	}
-	r = e.p.ki.see(e.d, r)
-	if e.p.plan.Residual != nil && !query.Eval(e.p.plan.Residual, r.Doc) {
+	return s.take(r)
+}
+
+// take hands s.out a record the backend returned, as readers see it, when
+// it satisfies p's residual, and reports whether to go on.
+func (s *scanner) take(r backend.Record) bool {
+	r = s.p.ki.see(s.d, r)
+	if s.p.plan.Residual != nil && !query.Eval(s.p.plan.Residual, r.Doc) {
 		return true
 	}
-	return e.fn(r)
+	return s.out.add(r)
 }
 
 // explain describes how a prepared list would run.
 func (d *Directory) explain(tenant string, p *prepared) string {
-	q := backend.Query{Kind: p.ki.kind.Name, Filter: p.plan.Pushed}
-	if p.plan.SortPushed {
-		q.Sort = p.sort
-	}
-	return p.plan.String() + "\nbackend: " + d.b.Explain(tenant, q)
+	return p.plan.String() + "\nbackend: " + d.b.Explain(tenant, p.query)
 }
 
 // deletedConditions are the conditions a users list adds for each deleted

@@ -1,11 +1,14 @@
 package directory
 
 import (
+	"fmt"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/userdir/userdir/backend"
 	"github.com/userdir/userdir/memory"
 	"github.com/userdir/userdir/query"
 )
@@ -106,4 +109,159 @@ func TestPlanCacheDropTenant(t *testing.T) {
 	_, err = d.Users("acme").Anonymize(ctx, u.ID)
 	require.NoError(t, err)
 	assert.Equal(t, map[string]int{"other": 3}, tenants())
+}
+
+// TestPreparedQuery checks that the backend query a cached plan keeps,
+// prepared once by the backend, answers the list as the data changes, and
+// in each tenant with that tenant's data.
+func TestPreparedQuery(t *testing.T) {
+	ctx := t.Context()
+	d, err := New(memory.New(), WithCache(0, 0))
+	require.NoError(t, err)
+	opts := ListOptions{Filter: `emails.value eq "hot@x.io"`}
+	p, err := d.Users("acme").prepare(opts)
+	require.NoError(t, err)
+	require.NotNil(t, p.query.Prepared, "the memory backend prepares the query")
+	ids := map[string]string{}
+	steps := []struct {
+		name   string
+		change func(t *testing.T)
+		want   map[string]string // tenant: the user listed, by name ("" for none)
+	}{
+		{"none", func(*testing.T) {}, map[string]string{"acme": "", "other": ""}},
+		{"created", func(t *testing.T) {
+			u, err := d.Users("acme").Create(ctx, User{UserName: "ann", Emails: []Email{{Value: "hot@x.io"}}})
+			require.NoError(t, err)
+			ids["ann"] = u.ID
+		}, map[string]string{"acme": "ann", "other": ""}},
+		{"another tenant", func(t *testing.T) {
+			u, err := d.Users("other").Create(ctx, User{UserName: "bob", Emails: []Email{{Value: "HOT@x.io"}}})
+			require.NoError(t, err)
+			ids["bob"] = u.ID
+		}, map[string]string{"acme": "ann", "other": "bob"}},
+		{"moved", func(t *testing.T) {
+			_, err := d.Users("acme").Update(ctx, ids["ann"], func(u *User) error {
+				u.Emails = []Email{{Value: "cold@x.io"}}
+				return nil
+			})
+			require.NoError(t, err)
+			u, err := d.Users("acme").Create(ctx, User{UserName: "cid", Emails: []Email{{Value: "hot@x.io"}}})
+			require.NoError(t, err)
+			ids["cid"] = u.ID
+		}, map[string]string{"acme": "cid", "other": "bob"}},
+		{"deleted", func(t *testing.T) {
+			require.NoError(t, d.Users("other").Delete(ctx, ids["bob"]))
+		}, map[string]string{"acme": "cid", "other": ""}},
+	}
+	for _, step := range steps {
+		t.Run(step.name, func(t *testing.T) {
+			step.change(t)
+			for tenant, name := range step.want {
+				page, err := d.Users(tenant).List(ctx, opts)
+				require.NoError(t, err)
+				if name == "" {
+					assert.Empty(t, page.Users, tenant)
+					continue
+				}
+				require.Len(t, page.Users, 1, tenant)
+				assert.Equal(t, ids[name], page.Users[0].ID, tenant)
+			}
+			again, err := d.Users("acme").prepare(opts)
+			require.NoError(t, err)
+			assert.Same(t, p, again, "the plan, and its prepared query, are reused")
+		})
+	}
+}
+
+// plainBackend hides the optional interfaces of the backend it wraps
+// (Preparer, Visitor), as a third party's adapter may not have them.
+type plainBackend struct{ backend.Backend }
+
+// TestPagerReuse checks that lists sharing pagers, one after another and
+// at once, each get their own records, and that a free pager keeps none,
+// whether the backend runs queries through Visit or through Query.
+func TestPagerReuse(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		b    backend.Backend
+	}{
+		{"visitor", memory.New()},
+		{"sequence", plainBackend{memory.New()}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			d, err := New(tt.b, WithCache(0, 0))
+			require.NoError(t, err)
+			testPagerReuse(t, d)
+		})
+	}
+}
+
+func testPagerReuse(t *testing.T, d *Directory) {
+	ctx := t.Context()
+	const n = 8
+	ids := make([]string, n)
+	for i := range n {
+		u, err := d.Users("acme").Create(ctx, User{UserName: fmt.Sprintf("u%d", i), Emails: []Email{{Value: fmt.Sprintf("u%d@x.io", i)}}})
+		require.NoError(t, err)
+		ids[i] = u.ID
+	}
+	byEmail := func(i int) ListOptions { return ListOptions{Filter: fmt.Sprintf(`emails.value eq "u%d@x.io"`, i)} }
+	tests := []struct {
+		name   string
+		tenant string
+		opts   ListOptions
+		want   []string
+	}{
+		{"one", "acme", byEmail(3), ids[3:4]},
+		{"none in another tenant", "other", byEmail(3), nil},
+		{"none", "acme", ListOptions{Filter: `userName eq "nobody"`}, nil},
+		{"a page", "acme", ListOptions{Limit: 3}, ids[:3]},
+		{"an offset page", "acme", ListOptions{StartIndex: 7, Limit: 3}, ids[6:]},
+		{"one again", "acme", byEmail(5), ids[5:6]},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			page, err := d.Users(tt.tenant).List(ctx, tt.opts)
+			require.NoError(t, err)
+			got := make([]string, len(page.Users))
+			for i, u := range page.Users {
+				got[i] = u.ID
+			}
+			assert.Equal(t, len(tt.want), len(got))
+			if len(tt.want) > 0 {
+				assert.Equal(t, tt.want, got)
+			}
+		})
+	}
+
+	t.Run("at once", func(t *testing.T) {
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for range 50 {
+					page, err := d.Users("acme").List(ctx, byEmail(i))
+					if err != nil || len(page.Users) != 1 || page.Users[0].ID != ids[i] {
+						t.Errorf("user %d: %v, %d users", i, err, len(page.Users))
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+	})
+
+	t.Run("a free pager holds nothing", func(t *testing.T) {
+		p, err := d.Users("acme").prepare(byEmail(1))
+		require.NoError(t, err)
+		g := d.pager(p)
+		require.NoError(t, g.scan(ctx, "acme", nil, false))
+		require.Len(t, g.recs, 1)
+		g.reset()
+		assert.NotNil(t, g.takeFn, "the method values are kept")
+		assert.NotNil(t, g.yieldFn, "the method values are kept")
+		g.takeFn, g.yieldFn = nil, nil
+		assert.Zero(t, *g)
+	})
 }

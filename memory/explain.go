@@ -26,7 +26,8 @@ func (s *Store) Explain(tenant string, q backend.Query) string {
 		return "kind " + q.Kind + " not defined"
 	}
 	var b strings.Builder
-	a, exact := kd.plan(q.Filter)
+	p := kd.prepare(&q)
+	a, exact := p.a, p.exact
 	switch {
 	case a == nil && q.Filter == nil:
 		b.WriteString("scan " + q.Kind)

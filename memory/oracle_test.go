@@ -294,6 +294,16 @@ func testOracle(t *testing.T, seed uint64) {
 			got := collect(t, s.Query(ctx, "acme", q))
 			require.Equal(t, ids(ordered(srt, want, after, reverse)), ids(got),
 				"filter %s sort %q after %v reverse %v: %s", text, spec, after, reverse, s.Explain("acme", q))
+
+			// The same query prepared, and run by Visit.
+			pq := s.Prepare(backend.Query{Kind: kindName, Filter: f, Sort: srt})
+			pq.After, pq.Reverse = after, reverse
+			var visited []backend.Record
+			require.NoError(t, s.Visit(ctx, "acme", pq, func(r backend.Record) bool {
+				visited = append(visited, r)
+				return true
+			}))
+			require.Equal(t, ids(got), ids(visited), "visit: filter %s sort %q after %v reverse %v", text, spec, after, reverse)
 		}
 	}
 }

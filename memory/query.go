@@ -115,6 +115,45 @@ func (kd *kindDef) plan(e query.Expr) (a *access, exact bool) {
 	return nil, false
 }
 
+var _ backend.Preparer = (*Store)(nil)
+
+// prepared is a query's filter and sort with the filter's plan, made
+// against one definition of its kind. It is immutable.
+type prepared struct {
+	kd     *kindDef
+	filter query.Expr
+	sort   query.Sort
+	a      *access // see plan
+	exact  bool
+}
+
+// Prepare returns q with its filter's plan (the index ranges, their
+// value keys encoded) in q.Prepared, for Query, Visit and Count to reuse.
+// The plan depends only on the kind's definition and the filter, never on
+// a tenant's data.
+func (s *Store) Prepare(q backend.Query) backend.Query {
+	if kd := (*s.kinds.Load())[q.Kind]; kd != nil {
+		q.Prepared = kd.prepare(&q)
+	}
+	return q
+}
+
+// prepare returns q's prepared plan when Prepare made it for kd and q's
+// filter and sort, and a new one otherwise.
+func (kd *kindDef) prepare(q *backend.Query) *prepared {
+	if p, ok := q.Prepared.(*prepared); ok && p.kd == kd && p.filter == q.Filter && sameSort(p.sort, q.Sort) {
+		return p
+	}
+	p := &prepared{kd: kd, filter: q.Filter, sort: q.Sort}
+	p.a, p.exact = kd.plan(q.Filter)
+	return p
+}
+
+// sameSort reports whether a and b are the same slice.
+func sameSort(a, b query.Sort) bool {
+	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
+}
+
 // rows returns the rows a access selects, ordered by id. An and collects
 // its more selective side (as estimated up to limit entries) and keeps the
 // rows the other side matches, so that a narrow condition next to a broad
@@ -193,8 +232,8 @@ func (t *table) collect(ctx context.Context, l leaf, limit int) ([]*row, bool, e
 // ascend visits the rows of the entries in the leaf's range, in entry
 // order. One value of a unique index is found through its hash trie.
 func (t *table) ascend(l leaf, visit func(*row) bool) {
-	if l.point && len(t.unique[l.ix].slots) != 0 {
-		if w := t.owner(l.ix, l.lo); w != nil {
+	if w, ok := t.holder(l); ok {
+		if w != nil {
 			visit(w)
 		}
 		return
@@ -208,6 +247,16 @@ func (t *table) ascend(l leaf, visit func(*row) bool) {
 	case l.lo < l.hi:
 		tree.AscendRange(entry{key: l.lo}, entry{key: l.hi}, func(e entry) bool { return visit(e.r) })
 	}
+}
+
+// holder returns, when the leaf is one value of a unique index, the row
+// holding it (nil for none), found through the index's hash trie, and
+// whether it is.
+func (t *table) holder(l leaf) (w *row, ok bool) {
+	if !l.point || len(t.unique[l.ix].slots) == 0 {
+		return nil, false
+	}
+	return t.owner(l.ix, l.lo), true
 }
 
 // matches reports whether the row has an entry in a's ranges, from the
@@ -259,49 +308,96 @@ func union(a, b []*row) []*row {
 // in id order otherwise; q.After and q.Reverse apply to the id order too.
 func (s *Store) Query(ctx context.Context, tenant string, q backend.Query) iter.Seq2[backend.Record, error] {
 	kd, err := s.begin(ctx, "query", q.Kind, "")
-	var tb *table
-	if err == nil {
-		tb = s.table(tenant, kd)
+	if err != nil {
+		return func(yield func(backend.Record, error) bool) { yield(backend.Record{}, err) }
 	}
-	return func(yield func(backend.Record, error) bool) {
-		if err != nil {
-			yield(backend.Record{}, err)
-			return
+	tb := s.table(tenant, kd)
+	if tb == nil {
+		return func(yield func(backend.Record, error) bool) {
+			if err := ctx.Err(); err != nil {
+				yield(backend.Record{}, err)
+			}
 		}
-		if err := ctx.Err(); err != nil {
-			yield(backend.Record{}, err)
-			return
-		}
-		if tb == nil {
-			return
-		}
-		r := &run{ctx: ctx, kd: kd, tb: tb, q: q, yield: yield}
-		r.exec()
+	}
+	// The sequence keeps what it needs of q in few words, its prepared
+	// plan and q.After, since every list allocates it; q.Reverse chooses
+	// the function rather than take a word of its own.
+	p, after := kd.prepare(&q), q.After
+	if q.Reverse {
+		return func(yield func(backend.Record, error) bool) { execute(ctx, tb, p, after, true, yield) }
+	}
+	return func(yield func(backend.Record, error) bool) { execute(ctx, tb, p, after, false, yield) }
+}
+
+// execute runs a query over the table tb, calling yield with its records
+// and then with the error that ended it, if any.
+func execute(ctx context.Context, tb *table, p *prepared, after *backend.Position, reverse bool, yield func(backend.Record, error) bool) {
+	if err := ctx.Err(); err != nil {
+		yield(backend.Record{}, err)
+		return
+	}
+	r := &run{ctx: ctx, p: p, tb: tb, after: after, reverse: reverse, yield: yield}
+	r.exec()
+	if r.err != nil {
+		yield(backend.Record{}, r.err)
 	}
 }
 
-// run is one execution of a Query over one table snapshot.
+var _ backend.Visitor = (*Store)(nil)
+
+// Visit runs q as Query does, calling fn with each record, and returns
+// the error that ended the query, if any. It allocates no sequence.
+func (s *Store) Visit(ctx context.Context, tenant string, q backend.Query, fn func(backend.Record) bool) error {
+	kd, err := s.begin(ctx, "query", q.Kind, "")
+	if err != nil {
+		return err
+	}
+	tb := s.table(tenant, kd)
+	if tb == nil {
+		return nil
+	}
+	r := &run{ctx: ctx, p: kd.prepare(&q), tb: tb, after: q.After, reverse: q.Reverse, fn: fn}
+	r.exec()
+	return r.err
+}
+
+// run is one execution of a Query or Visit over one table snapshot.
 type run struct {
-	ctx   context.Context
-	kd    *kindDef
-	tb    *table
-	q     backend.Query
+	ctx     context.Context
+	p       *prepared
+	tb      *table
+	after   *backend.Position
+	reverse bool
+	// The consumer: yield for a sequence, fn for a visit.
 	yield func(backend.Record, error) bool
+	fn    func(backend.Record) bool
 
 	match *access // when set, rows are tested against its ranges
 	check bool    // evaluate q.Filter on each row: the indexes only narrowed it
 	n     int     // rows visited, for the periodic context check
-	done  bool    // the consumer stopped, or an error was yielded
+	done  bool    // the consumer stopped, or the run failed
+	err   error   // why the run failed
 }
 
 func (r *run) exec() {
-	a, exact := r.kd.plan(r.q.Filter)
+	a, exact := r.p.a, r.p.exact
 	r.check = !exact
 	var (
 		cand []*row
 		have bool // cand holds the candidate rows, in id order
+		one  [1]*row
+		w    *row
+		held bool // a is one value of a unique index, held by w (or none)
 	)
+	if a != nil && a.l == nil {
+		w, held = r.tb.holder(a.leaf)
+	}
 	switch {
+	case held && w == nil:
+		return
+	case held:
+		one[0] = w
+		cand, have = one[:], true
 	case a != nil && a.l == nil:
 		// One range: collect it, unless it turns out not to be selective
 		// (it holds pageLimit entries or more);
@@ -333,9 +429,9 @@ func (r *run) exec() {
 			r.match = a
 		}
 	}
-	ix, indexed := r.kd.sortIndex(r.q.Sort)
+	ix, indexed := r.p.kd.sortIndex(r.p.sort)
 	switch {
-	case len(r.q.Sort) == 0:
+	case len(r.p.sort) == 0:
 		r.byID(have, cand)
 	case indexed && r.tb.keyless[ix] == 0 && !have:
 		r.byIndex(ix)
@@ -359,17 +455,17 @@ func (r *run) tick() bool {
 	return true
 }
 
-// fail ends the sequence with err.
+// fail ends the run with err, unless the consumer stopped it first.
 func (r *run) fail(err error) {
 	if !r.done {
 		r.done = true
-		r.yield(backend.Record{}, err)
+		r.err = err
 	}
 }
 
 // keep reports whether a visited row satisfies the filter.
 func (r *run) keep(w *row) bool {
-	return (r.match == nil || r.match.matches(w)) && (!r.check || query.Eval(r.q.Filter, w.rec.Doc))
+	return (r.match == nil || r.match.matches(w)) && (!r.check || query.Eval(r.p.filter, w.rec.Doc))
 }
 
 // emit offers a visited row to the consumer when it satisfies the filter.
@@ -381,22 +477,30 @@ func (r *run) emit(w *row) bool {
 	if !r.keep(w) {
 		return true
 	}
-	if !r.yield(w.rec, nil) {
+	if !r.give(w.rec) {
 		r.done = true
 		return false
 	}
 	return true
 }
 
+// give hands a record to the consumer and reports whether it wants more.
+func (r *run) give(rec backend.Record) bool {
+	if r.fn != nil {
+		return r.fn(rec)
+	}
+	return r.yield(rec, nil)
+}
+
 // byID yields the matching rows in id order from q.After, backwards when
 // q.Reverse: the candidates when have, else a walk of the primary tree.
 func (r *run) byID(have bool, cand []*row) {
-	after, hasAfter := "", r.q.After != nil
+	after, hasAfter := "", r.after != nil
 	if hasAfter {
-		after = r.q.After.ID
+		after = r.after.ID
 	}
 	if have {
-		if !r.q.Reverse {
+		if !r.reverse {
 			i := 0
 			if hasAfter {
 				i = sort.Search(len(cand), func(i int) bool { return cand[i].rec.ID > after })
@@ -420,9 +524,9 @@ func (r *run) byID(have bool, cand []*row) {
 		return r.emit(it.r)
 	}
 	switch {
-	case !r.q.Reverse && hasAfter:
+	case !r.reverse && hasAfter:
 		r.tb.primary.AscendGreaterOrEqual(rowItem{id: after}, visit)
-	case !r.q.Reverse:
+	case !r.reverse:
 		r.tb.primary.Ascend(visit)
 	case hasAfter:
 		r.tb.primary.DescendLessOrEqual(rowItem{id: after}, visit)
@@ -435,19 +539,19 @@ func (r *run) byID(have bool, cand []*row) {
 // (value, id) order: forwards for an ascending sort, backwards for a
 // descending one, and the other way when q.Reverse.
 func (r *run) byIndex(ix int) {
-	backward := r.q.Sort[0].Desc != r.q.Reverse
+	backward := r.p.sort[0].Desc != r.reverse
 	var pivot entry
 	hasPivot := false
-	if p := r.q.After; p != nil {
+	if p := r.after; p != nil {
 		if len(p.Values) == 0 || p.Values[0].Kind == query.KindNull {
 			// A position among rows without a value, which sort last in
 			// both directions; the index holds none of them now, so every
 			// row comes before the position and none after it.
-			if !r.q.Reverse {
+			if !r.reverse {
 				return
 			}
 		} else {
-			k := query.AppendKey(nil, p.Values[0], r.kd.indexes[ix].Attr.CaseExact)
+			k := query.AppendKey(nil, p.Values[0], r.p.kd.indexes[ix].Attr.CaseExact)
 			pivot = entry{key: string(k), r: &row{rec: backend.Record{ID: p.ID}}}
 			hasPivot = true
 		}
@@ -485,7 +589,7 @@ func (r *run) inMemory(have bool, cand []*row) {
 			return false
 		}
 		if r.keep(w) {
-			ks = append(ks, keyed{key: r.q.Sort.AppendKey(nil, r.q.Sort.Values(w.rec.Doc), w.rec.ID), r: w})
+			ks = append(ks, keyed{key: r.p.sort.AppendKey(nil, r.p.sort.Values(w.rec.Doc), w.rec.ID), r: w})
 		}
 		return true
 	}
@@ -505,10 +609,10 @@ func (r *run) inMemory(have bool, cand []*row) {
 	r.match, r.check = nil, false
 
 	var pk []byte
-	if p := r.q.After; p != nil {
-		pk = r.q.Sort.AppendKey(nil, p.Values, p.ID)
+	if p := r.after; p != nil {
+		pk = r.p.sort.AppendKey(nil, p.Values, p.ID)
 	}
-	if !r.q.Reverse {
+	if !r.reverse {
 		i := 0
 		if pk != nil {
 			i = sort.Search(len(ks), func(i int) bool { return bytes.Compare(ks[i].key, pk) > 0 })
@@ -536,7 +640,8 @@ func (s *Store) Count(ctx context.Context, tenant string, q backend.Query) (int,
 	if tb == nil {
 		return 0, nil
 	}
-	a, exact := kd.plan(q.Filter)
+	p := kd.prepare(&q)
+	a, exact := p.a, p.exact
 	if a == nil && exact {
 		return tb.len(), nil
 	}
