@@ -295,7 +295,7 @@ func listKind[T any](ctx context.Context, d *Directory, tenant string, ki *kindI
 	if err != nil {
 		return PageOf[T]{}, err
 	}
-	return listPage(ctx, d, tenant, p, opts, conv, clone)
+	return listPage(ctx, d, tenant, p, opts, func(t *T, r backend.Record) { *t = conv(r) }, clone)
 }
 
 // countKind counts the records of a kind other than users that match

@@ -318,10 +318,11 @@ func checkPaging(opts ListOptions) (int, error) {
 	return limit, nil
 }
 
-// listPage returns one page of the records p selects, converted by conv
-// (which applies p's projection), through the query cache: a hit hands out
+// listPage returns one page of the records p selects, each converted by
+// conv into its place in the page (applying p's projection), through the
+// query cache: a hit hands out
 // a copy made by clone, and so does a miss, after storing its own.
-func listPage[T any](ctx context.Context, d *Directory, tenant string, p *prepared, opts ListOptions, conv func(backend.Record) T, clone func(T) T) (PageOf[T], error) {
+func listPage[T any](ctx context.Context, d *Directory, tenant string, p *prepared, opts ListOptions, conv func(*T, backend.Record), clone func(T) T) (PageOf[T], error) {
 	limit, err := checkPaging(opts)
 	if err != nil {
 		return PageOf[T]{}, err
@@ -404,7 +405,7 @@ func listPage[T any](ctx context.Context, d *Directory, tenant string, p *prepar
 	}
 	page.Items = make([]T, len(recs))
 	for i, r := range recs {
-		page.Items[i] = conv(r)
+		conv(&page.Items[i], r)
 	}
 	if opts.Total {
 		n, err := d.count(ctx, tenant, p)
@@ -728,7 +729,7 @@ func (h *Users) List(ctx context.Context, opts ListOptions) (Page, error) {
 		if err != nil {
 			return Page{}, err
 		}
-		conv := func(r backend.Record) User { return projected(r, p.proj) }
+		conv := func(u *User, r backend.Record) { projectInto(u, r, p.proj) }
 		pg, err := listPage(ctx, h.d, h.tenant, p, opts, conv, User.Clone)
 		if err != nil {
 			return Page{}, err
