@@ -320,8 +320,8 @@ func checkPaging(opts ListOptions) (int, error) {
 
 // listPage returns one page of the records p selects, each converted by
 // conv into its place in the page (applying p's projection), through the
-// query cache: a hit hands out
-// a copy made by clone, and so does a miss, after storing its own.
+// query cache: a hit hands out a copy made by clone, and so does a miss,
+// after storing its own.
 func listPage[T any](ctx context.Context, d *Directory, tenant string, p *prepared, opts ListOptions, conv func(*T, backend.Record), clone func(T) T) (PageOf[T], error) {
 	limit, err := checkPaging(opts)
 	if err != nil {
