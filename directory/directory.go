@@ -74,6 +74,9 @@ func WithCursorKey(key []byte) Option {
 }
 
 // WithClock sets the clock used for timestamps (tests pin time with it).
+// Like every method of a Directory, it may be called from several
+// goroutines at once (Users.Import reads it on the goroutine that stores a
+// batch, too), so it must be safe for concurrent use.
 func WithClock(now func() time.Time) Option {
 	return func(c *config) error {
 		if now == nil {
@@ -85,7 +88,8 @@ func WithClock(now func() time.Time) Option {
 }
 
 // WithIDGenerator sets how new record ids are made. The default is UUIDv7,
-// whose ids sort by creation time.
+// whose ids sort by creation time. newID must be safe for concurrent use,
+// as WithClock's clock must.
 func WithIDGenerator(newID func() string) Option {
 	return func(c *config) error {
 		if newID == nil {

@@ -87,6 +87,14 @@ func (h *Users) importAll(ctx context.Context, users iter.Seq[User]) (ImportRepo
 			pending = nil
 		}
 	}
+	// When the caller's iterator panics (or exits its goroutine), Import
+	// still returns only once the batch it started is stored; the batch's
+	// own outcome is then lost with the report.
+	defer func() {
+		if running != nil {
+			<-running.done
+		}
+	}()
 	for u := range users {
 		if err := ctx.Err(); err != nil {
 			flush()

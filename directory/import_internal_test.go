@@ -78,3 +78,26 @@ func TestImportBatchPanic(t *testing.T) {
 		_, _ = d.Users("acme").Import(context.Background(), importUsers(3, func(int) {}))
 	})
 }
+
+// TestImportIteratorPanic checks that when the caller's iterator panics
+// while a batch is being stored, Import returns (panicking) only once that
+// batch is stored.
+func TestImportIteratorPanic(t *testing.T) {
+	type boom struct{}
+	b := batchHook{Store: memory.New(), hook: func(int) {
+		time.Sleep(50 * time.Millisecond) // the iterator panics meanwhile
+	}}
+	d, err := New(b)
+	require.NoError(t, err)
+	users := d.Users("acme")
+	assert.PanicsWithValue(t, boom{}, func() {
+		_, _ = users.Import(context.Background(), importUsers(importChunk+3, func(i int) {
+			if i == importChunk+1 {
+				panic(boom{})
+			}
+		}))
+	})
+	n, err := users.Count(context.Background(), "")
+	require.NoError(t, err)
+	assert.Equal(t, importChunk, n, "the batch started before the panic is stored when Import returns")
+}
