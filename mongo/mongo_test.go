@@ -761,15 +761,21 @@ func TestUniqueKeyQuery(t *testing.T) {
 	mustCreate(t, testDirectory(t, s).Users("other"), directory.User{UserName: "cy", Emails: []directory.Email{{Value: "cy@example.com"}}})
 	gone := mustCreate(t, users, directory.User{UserName: "gone", Emails: []directory.Email{{Value: "gone@example.com"}}})
 	require.NoError(t, users.Delete(ctx, gone.ID))
+	mustCreate(t, users, directory.User{UserName: "dora", Emails: []directory.Email{{Value: "dora@example.com"}}})
 
 	res := s.db.Collection("users" + reservationSuffix)
 	key := func(v string) string {
 		return reservationKey("userName", query.AppendKey(nil, query.Value{Kind: query.KindString, Str: v}, false))
 	}
+	// A lost reservation (Verify's ProblemMissing), as records written
+	// before an index was unique have: the key is still found.
+	email := reservationKey("emails", query.AppendKey(nil, query.Value{Kind: query.KindString, Str: "dora@example.com"}, false))
+	_, err := res.DeleteOne(ctx, bson.D{{Key: "_id", Value: reservationID("acme", email)}})
+	require.NoError(t, err)
 	// An orphan (a crash between a delete and its release), and a
 	// reservation whose owner exists but does not hold the key.
 	for name, owner := range map[string]string{"zed": "ghost", "carl": bob.ID} {
-		_, err := res.InsertOne(ctx, bson.D{
+		_, err = res.InsertOne(ctx, bson.D{
 			{Key: "_id", Value: reservationID("acme", key(name))}, {Key: "t", Value: "acme"}, {Key: "k", Value: key(name)},
 			{Key: "o", Value: owner}, {Key: "n", Value: "n1"}, {Key: "s", Value: stateHeld},
 		})
@@ -792,6 +798,7 @@ func TestUniqueKeyQuery(t *testing.T) {
 		{`emails.value eq "gone@example.com"`, nil}, // a deleted user's
 		{`userName eq "zed"`, nil},
 		{`userName eq "carl"`, nil},
+		{`emails.value eq "dora@example.com"`, []string{"dora"}},
 		{`userName eq "ann" or userName eq "bob"`, []string{"ann", "bob"}},
 	}
 	for _, c := range cases {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	mongodrv "go.mongodb.org/mongo-driver/v2/mongo"
@@ -18,19 +19,16 @@ import (
 // "ada@example.com"`, usually with the directory's status conditions
 // beside it) would cost time linear in the collection. There the key's
 // reservation names the record instead: one read of the reservation by
-// _id for its owner, one read of the owner's record by _id, and the whole
-// filter checked in Go. Every record that holds a unique key owns the
-// key's reservation (reserve.go: a record lists a key only after its
-// writer claimed it, and a reservation is released only once its owner's
-// record no longer lists the key), so the owner is the only record that
-// can match. A reservation whose owner's record does not hold the key
-// (pending, orphaned or released meanwhile) yields nothing, which is also
-// what the filter says. The windows in which two records may hold one key
-// are reserve.go's, where Verify reports them; a record whose reservation
-// was lost (Verify's ProblemMissing) is not found by that key until Verify
-// repairs it.
-//
-// On MongoDB the native query is one indexed round trip, and stays.
+// _id for its owner, one read of the owner's record by _id. When that
+// record lists the key, it is the one record that can hold it (reserve.go:
+// every write of a key claims its reservation first, and two records list
+// one key only in the windows reserve.go describes, which Verify reports),
+// and the whole filter is checked on it in Go. When there is no
+// reservation, or its owner does not list the key (an orphan, a pending
+// claim, a key released meanwhile, or records written before the index
+// was unique, which have no reservation), the lookup decides nothing and
+// the query runs natively, as on MongoDB, where the native query is one
+// indexed round trip and always runs.
 
 // uniquePoint returns the reservation key of an eq on a unique index that
 // e requires: e itself or a conjunct of its top-level ands.
@@ -67,10 +65,10 @@ func (kd *kindDef) pointQuery(q backend.Query) (string, bool) {
 	return kd.uniquePoint(q.Filter)
 }
 
-// lookUp returns the record of the tenant that holds the reservation key
-// and satisfies q.Filter, if there is one: the reservation's owner, read
-// by _id, checked in Go.
-func (kd *kindDef) lookUp(ctx context.Context, op, tenant, key string, q backend.Query) (backend.Record, bool, error) {
+// lookUp returns the record of the tenant that owns the reservation key
+// and lists it, and whether it satisfies q.Filter; decided is false when
+// there is no such record, and then the query must run natively.
+func (kd *kindDef) lookUp(ctx context.Context, op, tenant, key string, q backend.Query) (rec backend.Record, match, decided bool, err error) {
 	var res struct {
 		Owner string `bson:"o"`
 	}
@@ -80,29 +78,35 @@ func (kd *kindDef) lookUp(ctx context.Context, op, tenant, key string, q backend
 	}
 	switch {
 	case errors.Is(err, mongodrv.ErrNoDocuments):
-		return backend.Record{}, false, nil
+		return backend.Record{}, false, false, nil
 	case err != nil:
-		return backend.Record{}, false, mapError(op, q.Kind, "", err)
+		return backend.Record{}, false, false, mapError(op, q.Kind, "", err)
 	}
-	raw, err = kd.coll.findOne(ctx, kd.recordFilter(tenant, res.Owner), options.FindOne().SetProjection(dataProjection()))
+	proj := append(dataProjection(), bson.E{Key: fieldUnique, Value: 1})
+	raw, err = kd.coll.findOne(ctx, kd.recordFilter(tenant, res.Owner), options.FindOne().SetProjection(proj))
 	switch {
 	case errors.Is(err, mongodrv.ErrNoDocuments):
-		return backend.Record{}, false, nil
+		return backend.Record{}, false, false, nil
 	case err != nil:
-		return backend.Record{}, false, mapError(op, q.Kind, res.Owner, err)
+		return backend.Record{}, false, false, mapError(op, q.Kind, res.Owner, err)
 	}
-	rec, err := kd.decode(raw)
+	if !slices.Contains(uniqueKeys(raw), key) {
+		return backend.Record{}, false, false, nil
+	}
+	rec, err = kd.decode(raw)
 	if err != nil {
-		return backend.Record{}, false, err
+		return backend.Record{}, false, false, err
 	}
-	return rec, query.Eval(q.Filter, rec.Doc), nil
+	return rec, query.Eval(q.Filter, rec.Doc), true, nil
 }
 
-// explainPoint describes lookUp's reads of key.
-func (kd *kindDef) explainPoint(tenant, key string) string {
+// explainPoint describes lookUp's reads of key, before native, the query
+// that runs when they decide nothing.
+func (kd *kindDef) explainPoint(tenant, key, native string) string {
 	fj, err := bson.MarshalExtJSON(kd.reservationFilter(tenant, key), false, false)
 	if err != nil {
 		return "error: " + err.Error()
 	}
-	return fmt.Sprintf("%s.findOne(%s) then %s.findOne({\"_id\": <owner>}), filter checked in Go", kd.res.name(), fj, kd.coll.name())
+	return fmt.Sprintf("%s.findOne(%s) then %s.findOne({\"_id\": <owner>}), filter checked in Go; when the owner does not hold the key: %s",
+		kd.res.name(), fj, kd.coll.name(), native)
 }

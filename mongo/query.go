@@ -30,11 +30,13 @@ func (s *Store) Query(ctx context.Context, tenant string, q backend.Query) iter.
 			return
 		}
 		if key, ok := kd.pointQuery(q); ok {
-			rec, found, err := kd.lookUp(ctx, op, tenant, key, q)
-			if err != nil || found {
+			rec, match, decided, err := kd.lookUp(ctx, op, tenant, key, q)
+			if err != nil || match {
 				yield(rec, err)
 			}
-			return
+			if err != nil || decided {
+				return
+			}
 		}
 		f, sort, _, err := kd.find(s.compiler(kd), tenant, q)
 		if err != nil {
@@ -78,11 +80,15 @@ func (s *Store) Count(ctx context.Context, tenant string, q backend.Query) (int,
 	}
 	q = backend.Query{Kind: q.Kind, Filter: q.Filter}
 	if key, ok := kd.pointQuery(q); ok {
-		_, found, err := kd.lookUp(ctx, op, tenant, key, q)
-		if err != nil || !found {
+		_, match, decided, err := kd.lookUp(ctx, op, tenant, key, q)
+		switch {
+		case err != nil:
 			return 0, err
+		case match:
+			return 1, nil
+		case decided:
+			return 0, nil
 		}
-		return 1, nil
 	}
 	f, _, _, err := kd.find(s.compiler(kd), tenant, backend.Query{Kind: q.Kind, Filter: q.Filter})
 	if err != nil {
@@ -101,7 +107,9 @@ func (s *Store) Count(ctx context.Context, tenant string, q backend.Query) (int,
 //	users.find({"t": "acme","x.userName": "ada"}).sort({"i": 1})
 //
 // followed by " superset" when the filter selects more than q.Filter
-// (the directory re-checks those records).
+// (the directory re-checks those records). On FerretDB a query by one
+// unique key first reads the key's reservation (see point.go), which
+// Explain shows before the native query.
 func (s *Store) Explain(tenant string, q backend.Query) string {
 	if s.closed.Load() {
 		return "closed"
@@ -109,9 +117,6 @@ func (s *Store) Explain(tenant string, q backend.Query) string {
 	kd := (*s.kinds.Load())[q.Kind]
 	if kd == nil {
 		return "kind " + q.Kind + " not defined"
-	}
-	if key, ok := kd.pointQuery(q); ok {
-		return kd.explainPoint(tenant, key) + " [FerretDB " + s.server.FerretDB + "]"
 	}
 	f, sort, sup, err := kd.find(s.compiler(kd), tenant, q)
 	if err != nil {
@@ -127,6 +132,11 @@ func (s *Store) Explain(tenant string, q backend.Query) string {
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s.find(%s).sort(%s)", kd.coll.name(), fj, sj)
+	if key, ok := kd.pointQuery(q); ok {
+		native := b.String()
+		b.Reset()
+		b.WriteString(kd.explainPoint(tenant, key, native))
+	}
 	if sup == query.Superset {
 		b.WriteString(" superset")
 	}
