@@ -94,41 +94,17 @@ func lessEntry(a, b entry) bool {
 }
 
 // rowKeys computes a document's value keys for every index of the kind,
-// laid out as row.keys and row.at. The keys are cut from one string
-// holding all of them: one allocation for their bytes.
+// laid out as row.keys and row.at.
 func (kd *kindDef) rowKeys(doc backend.Document) (keys []string, at []uint32) {
 	if len(kd.indexes) == 0 {
 		return nil, nil
 	}
 	at = make([]uint32, len(kd.indexes)+1)
-	vkss := make([][][]byte, len(kd.indexes))
-	size, n := 0, 0
 	for i, ix := range kd.indexes {
-		vkss[i] = ix.Keys(doc)
-		for _, vk := range vkss[i] {
-			size += len(vk)
+		for _, vk := range ix.Keys(doc) {
+			keys = append(keys, string(vk))
 		}
-		n += len(vkss[i])
-		at[i+1] = uint32(n)
-	}
-	if n == 0 {
-		return nil, at
-	}
-	var b strings.Builder
-	b.Grow(size)
-	for _, vks := range vkss {
-		for _, vk := range vks {
-			b.Write(vk)
-		}
-	}
-	all := b.String()
-	keys = make([]string, 0, n)
-	off := 0
-	for _, vks := range vkss {
-		for _, vk := range vks {
-			keys = append(keys, all[off:off+len(vk)])
-			off += len(vk)
-		}
+		at[i+1] = uint32(len(keys))
 	}
 	return keys, at
 }
