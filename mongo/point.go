@@ -69,13 +69,8 @@ func (kd *kindDef) pointQuery(q backend.Query) (string, bool) {
 // and lists it, and whether it satisfies q.Filter; decided is false when
 // there is no such record, and then the query must run natively.
 func (kd *kindDef) lookUp(ctx context.Context, op, tenant, key string, q backend.Query) (rec backend.Record, match, decided bool, err error) {
-	var res struct {
-		Owner string `bson:"o"`
-	}
-	raw, err := kd.res.findOne(ctx, kd.reservationFilter(tenant, key), options.FindOne().SetProjection(bson.D{{Key: fieldOwner, Value: 1}}))
-	if err == nil {
-		err = bson.Unmarshal(raw, &res)
-	}
+	var res reservation
+	err = kd.res.findDecode(ctx, kd.reservationFilter(tenant, key), &res)
 	switch {
 	case errors.Is(err, mongodrv.ErrNoDocuments):
 		return backend.Record{}, false, false, nil
@@ -83,7 +78,7 @@ func (kd *kindDef) lookUp(ctx context.Context, op, tenant, key string, q backend
 		return backend.Record{}, false, false, mapError(op, q.Kind, "", err)
 	}
 	proj := append(dataProjection(), bson.E{Key: fieldUnique, Value: 1})
-	raw, err = kd.coll.findOne(ctx, kd.recordFilter(tenant, res.Owner), options.FindOne().SetProjection(proj))
+	raw, err := kd.coll.findOne(ctx, kd.recordFilter(tenant, res.Owner), options.FindOne().SetProjection(proj))
 	switch {
 	case errors.Is(err, mongodrv.ErrNoDocuments):
 		return backend.Record{}, false, false, nil
