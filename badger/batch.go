@@ -57,7 +57,7 @@ func (s *Store) CreateBatch(ctx context.Context, tenant, kind string, items []ba
 // stage is one transaction of a pipelined batch: the rows [lo, hi) put
 // in txn, those refused, and the failure that stopped the putting.
 type stage struct {
-	txn     *badgerdb.Txn
+	txn     *wtx
 	lo, hi  int
 	refused []error
 	err     error
@@ -68,42 +68,44 @@ type stage struct {
 // Transactions are pipelined: the next one reads and puts its records
 // while badger writes the one before. Its snapshot is then older than
 // that write, so a record of it that clashes with one just committed is
-// not seen as taken; but it read the clashing key, so badger finds the
-// conflict when it commits and the rows are run again, now seeing the
-// winner. Commits go in row order, so of two rows of one batch that clash
+// not seen as taken; but it either read the clashing key, so that badger
+// finds the conflict when it commits, or found it held by the one before
+// (see known), and the rows are run again, now seeing the winner. Commits go in row order, so of two rows of one batch that clash
 // the earlier is stored. Once a transaction fails (a conflict with another
 // writer, too big, or worse), the rest of the rows go one transaction at
 // a time (createTxn).
 func (s *Store) createRows(ctx context.Context, kd *kindDef, rows []newRecord, at []int, errs []error) {
 	const op = "create"
-	start := func(txn *badgerdb.Txn, lo int) *stage {
+	start := func(txn *wtx, lo int) *stage {
 		st := &stage{txn: txn, lo: lo, hi: min(lo+txnRecords, len(rows))}
 		st.refused = make([]error, st.hi-st.lo)
 		st.err = kd.putAll(txn, op, rows[st.lo:st.hi], st.refused)
 		return st
 	}
 	done := make(chan error, 1)
-	cur := start(s.db.NewTransaction(true), 0)
+	cur := start(s.write(), 0)
 	for {
 		if cur.err != nil || ctx.Err() != nil {
-			cur.txn.Discard()
+			cur.txn.end()
 			s.createSeq(ctx, kd, rows[cur.lo:], at[cur.lo:], errs)
 			return
 		}
 		var next *stage
-		var nextTxn *badgerdb.Txn
+		var nextTxn *wtx
 		if cur.hi < len(rows) {
 			// Begun before cur commits, so that it need not wait for
 			// cur's write to be applied.
-			nextTxn = s.db.NewTransaction(true)
+			nextTxn = s.write()
 		}
 		cur.txn.CommitWith(func(err error) { done <- err })
 		if nextTxn != nil {
 			next = start(nextTxn, cur.hi)
 		}
-		if err := <-done; err != nil {
+		err := <-done
+		cur.txn.end() // after the commit, whose writes are now visible
+		if err != nil {
 			if next != nil {
-				next.txn.Discard()
+				next.txn.end()
 			}
 			s.createSeq(ctx, kd, rows[cur.lo:], at[cur.lo:], errs)
 			return
@@ -138,7 +140,7 @@ func (s *Store) createTxn(ctx context.Context, kd *kindDef, rows []newRecord, at
 		return
 	case 1:
 		r := &rows[0]
-		errs[at[0]] = s.update(ctx, op, kind, r.id, func(txn *badgerdb.Txn) error { return kd.put(txn, op, r) })
+		errs[at[0]] = s.update(ctx, op, kind, r.id, func(w *wtx) error { return kd.put(w, op, r) })
 		return
 	}
 	// A failure of the transaction is every record's failure.
@@ -153,7 +155,7 @@ func (s *Store) createTxn(ctx context.Context, kd *kindDef, rows []newRecord, at
 			fail(err)
 			return
 		}
-		err := s.db.Update(func(txn *badgerdb.Txn) error { return kd.putAll(txn, op, rows, refused) })
+		err := s.updateOnce(func(w *wtx) error { return kd.putAll(w, op, rows, refused) })
 		switch {
 		case err == nil:
 			for j, err := range refused {
@@ -167,7 +169,7 @@ func (s *Store) createTxn(ctx context.Context, kd *kindDef, rows []newRecord, at
 			s.createTxn(ctx, kd, rows[h:], at[h:], errs)
 			return
 		case errors.Is(err, badgerdb.ErrConflict):
-			if err := pause(ctx, attempt); err != nil {
+			if err := pause(ctx, attempt, err); err != nil {
 				fail(err)
 				return
 			}
@@ -180,10 +182,10 @@ func (s *Store) createTxn(ctx context.Context, kd *kindDef, rows []newRecord, at
 
 // putAll puts rows in txn, setting refused[j] to the ErrAlreadyExists of
 // each row refused. Any other failure stops it and is returned.
-func (kd *kindDef) putAll(txn *badgerdb.Txn, op string, rows []newRecord, refused []error) error {
+func (kd *kindDef) putAll(w *wtx, op string, rows []newRecord, refused []error) error {
 	clear(refused)
 	for j := range rows {
-		err := kd.put(txn, op, &rows[j])
+		err := kd.put(w, op, &rows[j])
 		if errors.Is(err, backend.ErrAlreadyExists) {
 			refused[j] = err
 			continue

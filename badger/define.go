@@ -266,7 +266,9 @@ func (s *Store) rebuild(ctx context.Context, kd *kindDef, stale map[string]bool)
 				prefix := indexPrefix(kd.spaces[i], tenant, name, ix.Name)
 				for _, vk := range ix.Keys(doc) {
 					if ix.Unique {
-						if err := wb.Set(uniqueKey(prefix, vk), []byte(id)); err != nil {
+						k := uniqueKey(prefix, vk)
+						s.keys.note(k)
+						if err := wb.Set(k, []byte(id)); err != nil {
 							return err
 						}
 						continue

@@ -36,12 +36,21 @@
 // ErrAlreadyExists or ErrConflict. Exactly one of any number of racing
 // conflicting writers succeeds.
 //
+// A create skips reading a key that is certainly free: the Store keeps in
+// memory a filter of every record key and unique key its database has had
+// (learnt in the background from Open, about 3 bytes a key), and reading a
+// key badger does not have costs a search of every memtable. A writer that
+// skips a read holds the key until its transaction ends, and a writer that
+// needs a held key runs again once the holder is done, so racing creators
+// still store one record. A write made behind the Store's back, through
+// Store.DB, is not in the filter (see Store.DB).
+//
 // CreateBatch (backend.Batcher, which Users.Import uses) writes many
 // records in transactions of up to 128, each record read and written as
 // Create does it, so a commit's fixed cost is shared. The transactions
 // are pipelined: the next one reads and writes its records while badger
-// applies the one before, and when they clash, badger's conflict check
-// makes the later run again. A transaction too big for badger, or one
+// applies the one before, and when they clash, badger's conflict check,
+// or the key the earlier one holds, makes the later run again. A transaction too big for badger, or one
 // that keeps conflicting with other writers, is split in halves.
 //
 // # Queries

@@ -87,6 +87,10 @@ type Store struct {
 	gcStop chan struct{}
 	gcDone chan struct{}
 	gcOnce sync.Once
+
+	// keys is every key creates must find free that the database has had
+	// since it was opened, approximately (see known).
+	keys *known
 }
 
 // kindDef is a defined kind with its indexes compiled. It is immutable.
@@ -155,6 +159,7 @@ func Open(path string, opts Options) (*Store, error) {
 		inMemory:    inMemory,
 		maxAttempts: maxAttempts,
 		parked:      map[*reader]struct{}{},
+		keys:        newKnown(),
 	}
 	kinds := map[string]*kindDef{}
 	s.kinds.Store(&kinds)
@@ -166,6 +171,10 @@ func Open(path string, opts Options) (*Store, error) {
 		s.gcDone = make(chan struct{})
 		go s.gcLoop(opts.GCInterval, s.gcStop)
 	}
+	// The share of the gate keeps Close and Compact waiting until the
+	// keys are learnt or learnKeys has seen that the store is closing.
+	s.gate.RLock()
+	go s.learnKeys()
 	return s, nil
 }
 
@@ -199,10 +208,15 @@ func (s *Store) checkFormat() error {
 	})
 }
 
-// DB returns the underlying badger database, for backups
-// (DB.Backup/Load) and metrics. Writing to it behind the Store's back
-// breaks the Store's invariants; Verify finds what it broke. Compact
-// replaces the database: call DB again after it.
+// DB returns the underlying badger database, for backups (DB.Backup)
+// and metrics. Writing to it behind the Store's back breaks the Store's
+// invariants; Verify finds what it broke. The Store also keeps in memory
+// which record and unique keys the database has had, so that a create can
+// skip reading keys that are certainly free; a write behind its back
+// (DB.Load included) leaves that record short, and creates may then store
+// duplicates until the Store is closed and opened again. So restore a
+// backup with DB.Load into a new store, then close it and open it again.
+// Compact replaces the database: call DB again after it.
 func (s *Store) DB() *badgerdb.DB {
 	s.gate.RLock()
 	defer s.gate.RUnlock()
@@ -312,4 +326,42 @@ func mapErr(op, kind, id string, err error) error {
 		return &backend.Error{Op: op, Kind: kind, ID: id, Err: backend.ErrClosed, Cause: err}
 	}
 	return fmt.Errorf("badger: %s %s %q: %w", op, kind, id, err)
+}
+
+// learnKeys reads every record key and unique key of the database into
+// s.keys and makes it ready, in the background from Open, holding the
+// share of the gate Open took for it. Until it is done, every create reads
+// every key it checks. It gives up, leaving the set unready, when the
+// store is closing or the scan fails.
+func (s *Store) learnKeys() {
+	defer s.gate.RUnlock()
+	var hashes []uint64
+	err := s.db.View(func(txn *badgerdb.Txn) error {
+		for _, space := range []byte{spaceRecord, spaceUnique} {
+			prefix := []byte{space, formatVersion}
+			if err := s.eachKey(txn, prefix, func(k []byte) { hashes = append(hashes, s.keys.hash(k)) }); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return
+	}
+	s.keys.publish(hashes)
+}
+
+// eachKey calls fn with every key under prefix, without reading values,
+// and stops with ErrClosed once the store is closing.
+func (s *Store) eachKey(txn *badgerdb.Txn, prefix []byte, fn func([]byte)) error {
+	it := txn.NewIterator(badgerdb.IteratorOptions{Prefix: prefix})
+	defer it.Close()
+	n := 0
+	for it.Seek(prefix); it.Valid(); it.Next() {
+		if n++; n%4096 == 0 && s.closed.Load() {
+			return backend.ErrClosed
+		}
+		fn(it.Item().Key())
+	}
+	return nil
 }

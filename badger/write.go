@@ -77,9 +77,10 @@ func decodeItem(kd *kindDef, item *badgerdb.Item) (int64, backend.Document, erro
 
 // Create stores a new record with version 1, or fails with ErrAlreadyExists
 // when the id or a unique index key is taken. The record, its index
-// entries and the reads that found the id and the unique keys free are
-// one transaction, so of racing creators of one id or one unique value
-// exactly one commits; the others conflict, run again and find it taken.
+// entries and the checks that found the id and the unique keys free (a
+// read, or a key held; see known) are one transaction, so of racing
+// creators of one id or one unique value exactly one commits; the others
+// conflict, run again and find it taken.
 func (s *Store) Create(ctx context.Context, tenant, kind, id string, doc backend.Document) (backend.Record, error) {
 	const op = "create"
 	kd, err := s.begin(ctx, op, kind, id)
@@ -91,7 +92,7 @@ func (s *Store) Create(ctx context.Context, tenant, kind, id string, doc backend
 	if err != nil {
 		return backend.Record{}, err
 	}
-	err = s.update(ctx, op, kind, id, func(txn *badgerdb.Txn) error { return kd.put(txn, op, &r) })
+	err = s.update(ctx, op, kind, id, func(w *wtx) error { return kd.put(w, op, &r) })
 	if err != nil {
 		return backend.Record{}, err
 	}
@@ -131,14 +132,14 @@ func (kd *kindDef) newRecord(op, tenant, id string, doc backend.Document) (newRe
 	}, nil
 }
 
-// put writes r and its index entries in txn, or fails with
+// put writes r and its index entries in w, or fails with
 // ErrAlreadyExists when its id or one of its unique keys is taken, by a
-// committed record or by an earlier write of txn. It reads every key it
-// checks before it writes any, so a refused record leaves nothing in txn
-// and a batch can go on with its other records. The reads put the keys in
-// txn's conflict set.
-func (kd *kindDef) put(txn *badgerdb.Txn, op string, r *newRecord) error {
-	switch _, err := txn.Get(r.key); {
+// committed record or by an earlier write of w. It checks every key before
+// it writes any, so a refused record leaves nothing in w and a batch can go
+// on with its other records. Each key is read, which puts it in w's
+// conflict set, or held (see wtx.free).
+func (kd *kindDef) put(w *wtx, op string, r *newRecord) error {
+	switch _, err := w.free(r.key); {
 	case err == nil:
 		return &backend.Error{Op: op, Kind: kd.kind.Name, ID: r.id, Err: backend.ErrAlreadyExists}
 	case !errors.Is(err, badgerdb.ErrKeyNotFound):
@@ -149,7 +150,7 @@ func (kd *kindDef) put(txn *badgerdb.Txn, op string, r *newRecord) error {
 			continue
 		}
 		for _, k := range ks {
-			if err := kd.claim(txn, op, i, k, r.id); err != nil {
+			if err := kd.claim(w, op, i, k, r.id); err != nil {
 				return err
 			}
 		}
@@ -161,12 +162,12 @@ func (kd *kindDef) put(txn *badgerdb.Txn, op string, r *newRecord) error {
 			v = owner
 		}
 		for _, k := range ks {
-			if err := txn.Set(k, v); err != nil {
+			if err := w.Set(k, v); err != nil {
 				return err
 			}
 		}
 	}
-	return txn.Set(r.key, r.val)
+	return w.Set(r.key, r.val)
 }
 
 // Replace overwrites the record's document when its version is ifVersion
@@ -187,26 +188,26 @@ func (s *Store) Replace(ctx context.Context, tenant, kind, id string, doc backen
 	}
 	keys, data := r.keys, r.val[versionLen:]
 	var version int64
-	err = s.update(ctx, op, kind, id, func(txn *badgerdb.Txn) error {
-		old, oldKeys, err := s.current(txn, kd, op, tenant, id, ifVersion)
+	err = s.update(ctx, op, kind, id, func(w *wtx) error {
+		old, oldKeys, err := s.current(w.Txn, kd, op, tenant, id, ifVersion)
 		if err != nil {
 			return err
 		}
 		for i := range keys {
 			gone, added := diff(oldKeys[i], keys[i])
 			for _, k := range gone {
-				if err := txn.Delete(k); err != nil {
+				if err := w.Delete(k); err != nil {
 					return err
 				}
 			}
 			for _, k := range added {
-				if err := kd.add(txn, op, i, k, id); err != nil {
+				if err := kd.add(w, op, i, k, id); err != nil {
 					return err
 				}
 			}
 		}
 		version = old + 1
-		return txn.Set(r.key, appendRecordValue(make([]byte, 0, len(r.val)), version, data))
+		return w.Set(r.key, appendRecordValue(make([]byte, 0, len(r.val)), version, data))
 	})
 	if err != nil {
 		return backend.Record{}, err
@@ -223,19 +224,19 @@ func (s *Store) Delete(ctx context.Context, tenant, kind, id string, ifVersion i
 		return err
 	}
 	defer s.leave()
-	return s.update(ctx, op, kind, id, func(txn *badgerdb.Txn) error {
-		_, oldKeys, err := s.current(txn, kd, op, tenant, id, ifVersion)
+	return s.update(ctx, op, kind, id, func(w *wtx) error {
+		_, oldKeys, err := s.current(w.Txn, kd, op, tenant, id, ifVersion)
 		if err != nil {
 			return err
 		}
 		for _, ks := range oldKeys {
 			for _, k := range ks {
-				if err := txn.Delete(k); err != nil {
+				if err := w.Delete(k); err != nil {
 					return err
 				}
 			}
 		}
-		return txn.Delete(recordKey(tenant, kd.kind.Name, id))
+		return w.Delete(recordKey(tenant, kd.kind.Name, id))
 	})
 }
 
@@ -328,21 +329,20 @@ func (kd *kindDef) rowKeys(tenant, id string, doc backend.Document) ([][][]byte,
 
 // add writes the entry k of index i for the record id, checking first
 // that no other record holds it when the index is unique (see claim).
-func (kd *kindDef) add(txn *badgerdb.Txn, op string, i int, k []byte, id string) error {
+func (kd *kindDef) add(w *wtx, op string, i int, k []byte, id string) error {
 	if !kd.indexes[i].Unique {
-		return txn.Set(k, nil)
+		return w.Set(k, nil)
 	}
-	if err := kd.claim(txn, op, i, k, id); err != nil {
+	if err := kd.claim(w, op, i, k, id); err != nil {
 		return err
 	}
-	return txn.Set(k, []byte(id))
+	return w.Set(k, []byte(id))
 }
 
-// claim reads the key k of the unique index i, which puts it in the
-// transaction's conflict set, and fails with ErrAlreadyExists when a
-// record other than id holds it.
-func (kd *kindDef) claim(txn *badgerdb.Txn, op string, i int, k []byte, id string) error {
-	item, err := txn.Get(k)
+// claim checks the key k of the unique index i (see wtx.free), and fails
+// with ErrAlreadyExists when a record other than id holds it.
+func (kd *kindDef) claim(w *wtx, op string, i int, k []byte, id string) error {
+	item, err := w.free(k)
 	switch {
 	case errors.Is(err, badgerdb.ErrKeyNotFound):
 		return nil
@@ -393,9 +393,9 @@ func diff(a, b [][]byte) (gone, added [][]byte) {
 // read: each run rereads what it checks, so it decides on current data.
 // It gives up with ErrConflict after Options.MaxAttempts runs, and stops
 // when ctx is done.
-func (s *Store) update(ctx context.Context, op, kind, id string, fn func(*badgerdb.Txn) error) error {
+func (s *Store) update(ctx context.Context, op, kind, id string, fn func(*wtx) error) error {
 	for attempt := 1; ; attempt++ {
-		err := s.db.Update(fn)
+		err := s.updateOnce(fn)
 		if err == nil {
 			return nil
 		}
@@ -406,19 +406,30 @@ func (s *Store) update(ctx context.Context, op, kind, id string, fn func(*badger
 			return &backend.Error{Op: op, Kind: kind, ID: id, Err: backend.ErrConflict,
 				Cause: fmt.Errorf("still conflicting after %d attempts: %w", attempt, err)}
 		}
-		if err := pause(ctx, attempt); err != nil {
+		if err := pause(ctx, attempt, err); err != nil {
 			return fmt.Errorf("badger: %s %s %q: %w", op, kind, id, err)
 		}
 	}
 }
 
-// pause waits before the next attempt of a conflicting transaction. The
-// first retries go at once, since a conflict usually means one other
-// writer got there first; under heavier contention a growing random delay
-// keeps the writers from colliding in lockstep.
-func pause(ctx context.Context, attempt int) error {
+// pause waits before the next attempt of a transaction that failed with
+// the conflict why. After a conflict with a transaction that holds a key
+// (heldError) it waits for that one to end. Otherwise the first retries go
+// at once, since a conflict usually means one other writer got there
+// first; under heavier contention a growing random delay keeps the writers
+// from colliding in lockstep.
+func pause(ctx context.Context, attempt int, why error) error {
 	if err := ctx.Err(); err != nil {
 		return err
+	}
+	var held *heldError
+	if errors.As(why, &held) {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-held.done:
+			return nil
+		}
 	}
 	if attempt < 3 {
 		runtime.Gosched()
