@@ -25,9 +25,10 @@ const batchAttempts = 2
 
 // CreateBatch creates the items in transactions of up to txnRecords
 // records, one after the other. Each record is written as Create writes
-// it (see put), reading its id and unique keys in the transaction, so
-// uniqueness holds under concurrency as it does for Create, and a record
-// refused in a transaction leaves nothing in it. A transaction that badger
+// it (see put), checking its id and unique keys in the transaction (a
+// read, or a key held; see known), so uniqueness holds under concurrency
+// as it does for Create, and a record refused in a transaction leaves
+// nothing in it. A transaction that badger
 // finds too big (badger.ErrTxnTooBig) or that keeps conflicting with
 // concurrent writers is split in halves, the second written after the
 // first has committed.
@@ -76,30 +77,40 @@ type stage struct {
 // a time (createTxn).
 func (s *Store) createRows(ctx context.Context, kd *kindDef, rows []newRecord, at []int, errs []error) {
 	const op = "create"
-	start := func(txn *wtx, lo int) *stage {
-		st := &stage{txn: txn, lo: lo, hi: min(lo+txnRecords, len(rows))}
+	// fill puts the stage's records in its transaction.
+	fill := func(st *stage) {
+		st.hi = min(st.lo+txnRecords, len(rows))
 		st.refused = make([]error, st.hi-st.lo)
-		st.err = kd.putAll(txn, op, rows[st.lo:st.hi], st.refused)
-		return st
+		st.err = kd.putAll(st.txn, op, rows[st.lo:st.hi], st.refused)
 	}
 	done := make(chan error, 1)
-	cur := start(s.write(), 0)
+	var cur, next *stage
+	// Whatever way out, panics included, no transaction is left holding
+	// keys; ending one twice does nothing.
+	defer func() {
+		for _, st := range []*stage{cur, next} {
+			if st != nil {
+				st.txn.end()
+			}
+		}
+	}()
+	cur = &stage{txn: s.write()}
+	fill(cur)
 	for {
 		if cur.err != nil || ctx.Err() != nil {
 			cur.txn.end()
 			s.createSeq(ctx, kd, rows[cur.lo:], at[cur.lo:], errs)
 			return
 		}
-		var next *stage
-		var nextTxn *wtx
+		next = nil
 		if cur.hi < len(rows) {
 			// Begun before cur commits, so that it need not wait for
 			// cur's write to be applied.
-			nextTxn = s.write()
+			next = &stage{txn: s.write(), lo: cur.hi}
 		}
 		cur.txn.CommitWith(func(err error) { done <- err })
-		if nextTxn != nil {
-			next = start(nextTxn, cur.hi)
+		if next != nil {
+			fill(next)
 		}
 		err := <-done
 		cur.txn.end() // after the commit, whose writes are now visible

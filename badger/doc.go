@@ -26,9 +26,10 @@
 // # Writes
 //
 // Each Create, Replace and Delete is one badger transaction: it reads the
-// record (and, for a unique index, the key of each value it adds), checks
-// the version and the unique values, and writes the record and its index
-// entries together, or nothing. Badger detects conflicts between
+// record (and, for a unique index, the key of each value it adds; but see
+// below for the keys a create skips), checks the version and the unique
+// values, and writes the record and its index entries together, or
+// nothing. Badger detects conflicts between
 // transactions from what they read: when two writers race for one id or
 // one unique value, the second to commit fails with badger.ErrConflict,
 // and the Store runs its transaction again (up to Options.MaxAttempts
@@ -38,8 +39,9 @@
 //
 // A create skips reading a key that is certainly free: the Store keeps in
 // memory a filter of every record key and unique key its database has had
-// (learnt in the background from Open, about 3 bytes a key), and reading a
-// key badger does not have costs a search of every memtable. A writer that
+// (learnt in the background from Open, about 3 bytes a key, and 8 more
+// while it learns), and reading a key badger does not have costs a search
+// of every memtable. A writer that
 // skips a read holds the key until its transaction ends, and a writer that
 // needs a held key runs again once the holder is done, so racing creators
 // still store one record. A write made behind the Store's back, through

@@ -12,8 +12,9 @@ import (
 // reading a key that is not there costs badger a search of every memtable
 // and a bloom test in every level: in a bulk import those reads were 40%
 // of the time. The Store therefore keeps, in the process, an approximate
-// set of every such key the database has held since it was opened (known),
-// and a create skips the read of a key the set has never seen.
+// set (known) of every such key: those the database had when the Store
+// learnt its keys after Open, and every one written or claimed since. A
+// create skips the read of a key the set has never seen.
 //
 // Skipping the read also skips what makes badger's transactions safe: a
 // read puts the key in the transaction's conflict set, so that of two
@@ -60,6 +61,8 @@ type known struct {
 	filters atomic.Pointer[[]*filter]
 
 	shards [holdShards]holdShard
+
+	conflicts atomic.Int64 // claims refused for a key another transaction held
 }
 
 // holdShard is the keys that running transactions hold, by hash, for the
@@ -97,7 +100,7 @@ func newKnown() *known {
 func (k *known) hash(key []byte) uint64 { return maphash.Bytes(k.seed, key) }
 
 // claim decides how a write transaction that must find key free checks
-// it. It returns true when the transaction may skip reading the key: no
+// it, and counts the conflicts it reports in conflicts. It returns true when the transaction may skip reading the key: no
 // record has ever had it and no other transaction holds it; the
 // transaction then holds it, in *own, until it calls release. It returns
 // false when the key must be read. It fails with a heldError when another
@@ -109,6 +112,7 @@ func (k *known) claim(own **holder, key []byte) (bool, error) {
 	defer sh.mu.Unlock()
 	if o := sh.held[h]; o != nil {
 		if o != *own {
+			k.conflicts.Add(1)
 			return false, &heldError{done: o.done}
 		}
 		// This transaction holds the key (or one of the same hash): a read
@@ -288,8 +292,8 @@ func (w *wtx) free(key []byte) (*badgerdb.Item, error) {
 	return w.Get(key)
 }
 
-// update runs fn in a write transaction and commits it, as
-// badgerdb.DB.Update does.
+// updateOnce runs fn in a write transaction and commits it, as
+// badgerdb.DB.Update does, once.
 func (s *Store) updateOnce(fn func(*wtx) error) error {
 	w := s.write()
 	defer w.end()

@@ -45,9 +45,10 @@ type Options struct {
 	Logger badgerdb.Logger
 
 	// MaxAttempts bounds how many times a write transaction is run when
-	// badger reports a conflict with a concurrent transaction; zero means
-	// 32. Every attempt rereads what it checks, so a retried write sees
-	// the winner's data.
+	// badger reports a conflict with a concurrent transaction, or when it
+	// needs a key a concurrent create holds (see the package
+	// documentation); zero means 32. Every attempt rereads what it checks,
+	// so a retried write sees the winner's data.
 	MaxAttempts int
 
 	// Tune, when set, adjusts badger's options after the Store has set its
@@ -88,8 +89,8 @@ type Store struct {
 	gcDone chan struct{}
 	gcOnce sync.Once
 
-	// keys is every key creates must find free that the database has had
-	// since it was opened, approximately (see known).
+	// keys is, approximately, every key creates must find free that the
+	// database has had since the Store learnt them after Open (see known).
 	keys *known
 }
 
@@ -213,9 +214,10 @@ func (s *Store) checkFormat() error {
 // invariants; Verify finds what it broke. The Store also keeps in memory
 // which record and unique keys the database has had, so that a create can
 // skip reading keys that are certainly free; a write behind its back
-// (DB.Load included) leaves that record short, and creates may then store
-// duplicates until the Store is closed and opened again. So restore a
-// backup with DB.Load into a new store, then close it and open it again.
+// (DB.Load included) leaves that record short, and until the Store is
+// closed and opened again a create may then overwrite a record so written
+// or take over its unique values. So restore a backup with DB.Load into a
+// new store, then close it and open it again.
 // Compact replaces the database: call DB again after it.
 func (s *Store) DB() *badgerdb.DB {
 	s.gate.RLock()
