@@ -319,3 +319,47 @@ func TestCloseWhileLearning(t *testing.T) {
 		assert.ErrorIs(t, err, backend.ErrClosed)
 	}
 }
+
+// TestReplaceMeetsHeldKey has a Replace add a unique value that a create
+// holds without having read it: the Replace waits for the create's
+// transaction to end, then finds the value taken if the create committed
+// and free if it gave up.
+func TestReplaceMeetsHeldKey(t *testing.T) {
+	ctx := context.Background()
+	for _, commit := range []bool{true, false} {
+		t.Run(fmt.Sprint("commit=", commit), func(t *testing.T) {
+			s := openTest(t)
+			waitKnown(t, s)
+			_, err := s.Create(ctx, "t", tkind, "x", &tdoc{ID: "x", Name: "x", Created: t0})
+			require.NoError(t, err)
+			kd := (*s.kinds.Load())[tkind]
+			r, err := kd.newRecord("create", "t", "y", &tdoc{ID: "y", Name: "y", Emails: []string{"held@x.io"}, Created: t0})
+			require.NoError(t, err)
+			w := s.write()
+			require.NoError(t, kd.put(w, "create", &r))
+			require.NotNil(t, w.own, "the create read its keys instead of holding them")
+
+			replaced := make(chan error, 1)
+			go func() {
+				_, err := s.Replace(ctx, "t", tkind, "x", &tdoc{ID: "x", Name: "x", Emails: []string{"HELD@x.io"}, Created: t0}, 0)
+				replaced <- err
+			}()
+			select {
+			case err := <-replaced:
+				t.Fatalf("Replace returned while the key was held: %v", err)
+			case <-time.After(50 * time.Millisecond):
+			}
+			if commit {
+				require.NoError(t, w.Commit())
+			}
+			w.end()
+			err = <-replaced
+			if commit {
+				wantErr(t, err, backend.ErrAlreadyExists, "emails")
+			} else {
+				assert.NoError(t, err)
+			}
+			assert.Positive(t, s.keys.conflicts.Load())
+		})
+	}
+}
