@@ -28,10 +28,9 @@ const batchAttempts = 2
 // it (see put), checking its id and unique keys in the transaction (a
 // read, or a key held; see known), so uniqueness holds under concurrency
 // as it does for Create, and a record refused in a transaction leaves
-// nothing in it. A transaction that badger
-// finds too big (badger.ErrTxnTooBig) or that keeps conflicting with
-// concurrent writers is split in halves, the second written after the
-// first has committed.
+// nothing in it. A transaction that badger finds too big
+// (badger.ErrTxnTooBig) or that keeps conflicting with concurrent writers
+// is split in halves, the second written after the first has committed.
 func (s *Store) CreateBatch(ctx context.Context, tenant, kind string, items []backend.BatchItem) ([]error, error) {
 	const op = "create"
 	kd, err := s.begin(ctx, op, kind, "")
@@ -71,10 +70,11 @@ type stage struct {
 // that write, so a record of it that clashes with one just committed is
 // not seen as taken; but it either read the clashing key, so that badger
 // finds the conflict when it commits, or found it held by the one before
-// (see known), and the rows are run again, now seeing the winner. Commits go in row order, so of two rows of one batch that clash
-// the earlier is stored. Once a transaction fails (a conflict with another
-// writer, too big, or worse), the rest of the rows go one transaction at
-// a time (createTxn).
+// (see known), and the rows are run again, now seeing the winner. Commits
+// go in row order, so of two rows of one batch that clash the earlier is
+// stored. Once a transaction fails (a conflict with another writer, too
+// big, or worse), the rest of the rows go one transaction at a time
+// (createTxn).
 func (s *Store) createRows(ctx context.Context, kd *kindDef, rows []newRecord, at []int, errs []error) {
 	const op = "create"
 	// fill puts the stage's records in its transaction.

@@ -36,8 +36,9 @@ const (
 // Compact holds the store exclusively: it waits for the calls in progress
 // and blocks new ones until it is done, for a time proportional to the
 // data. Called soon after Open, it also waits for the Store to finish
-// learning its keys (about a second per million records). A Query suspended in its consumer's loop body is ended: its next
-// step reports ErrConflict, and running it again reads the new database.
+// learning its keys (about a second per million records). A Query
+// suspended in its consumer's loop body is ended: its next step reports
+// ErrConflict, and running it again reads the new database.
 // A crash during Compact leaves either the old or the new database in
 // place, whole; Open finishes or undoes the swap. The store's directory
 // must be the one badger keeps both its tables and its value log in.

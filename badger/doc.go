@@ -29,11 +29,11 @@
 // record (and, for a unique index, the key of each value it adds; but see
 // below for the keys a create skips), checks the version and the unique
 // values, and writes the record and its index entries together, or
-// nothing. Badger detects conflicts between
-// transactions from what they read: when two writers race for one id or
-// one unique value, the second to commit fails with badger.ErrConflict,
-// and the Store runs its transaction again (up to Options.MaxAttempts
-// times), so that it now sees the winner's keys and reports
+// nothing. Badger detects conflicts between transactions from what they
+// read: when two writers race for one id or one unique value, the second
+// to commit fails with badger.ErrConflict, and the Store runs its
+// transaction again (up to Options.MaxAttempts times), so that it now
+// sees the winner's keys and reports
 // ErrAlreadyExists or ErrConflict. Exactly one of any number of racing
 // conflicting writers succeeds.
 //
@@ -41,10 +41,9 @@
 // memory a filter of every record key and unique key its database has had
 // (learnt in the background from Open, about 3 bytes a key, and 8 more
 // while it learns), and reading a key badger does not have costs a search
-// of every memtable. A writer that
-// skips a read holds the key until its transaction ends, and a writer that
-// needs a held key runs again once the holder is done, so racing creators
-// still store one record. A write made behind the Store's back, through
+// of every memtable. A writer that skips a read holds the key until its
+// transaction ends, and a writer that needs a held key runs again once the
+// holder is done, so racing creators still store one record. A write made behind the Store's back, through
 // Store.DB, is not in the filter (see Store.DB).
 //
 // CreateBatch (backend.Batcher, which Users.Import uses) writes many
@@ -52,8 +51,9 @@
 // Create does it, so a commit's fixed cost is shared. The transactions
 // are pipelined: the next one reads and writes its records while badger
 // applies the one before, and when they clash, badger's conflict check,
-// or the key the earlier one holds, makes the later run again. A transaction too big for badger, or one
-// that keeps conflicting with other writers, is split in halves.
+// or the key the earlier one holds, makes the later run again. A
+// transaction too big for badger, or one that keeps conflicting with other
+// writers, is split in halves.
 //
 // # Queries
 //

@@ -44,7 +44,7 @@ const (
 	bitsPerKey    = 12 // a filter holds its capacity at this many bits per key
 	bitsSetPerKey = 7
 	minFilterKeys = 1 << 14
-	holdShards    = 64
+	holdShardBits = 6 // the hash's top bits choose one of 1<<holdShardBits shards
 )
 
 // known is the Store's approximate set of the keys its creates must find
@@ -60,7 +60,7 @@ type known struct {
 	// added to the last that existed then. Only ever appended to.
 	filters atomic.Pointer[[]*filter]
 
-	shards [holdShards]holdShard
+	shards [1 << holdShardBits]holdShard
 
 	conflicts atomic.Int64 // claims refused for a key another transaction held
 }
@@ -99,15 +99,18 @@ func newKnown() *known {
 
 func (k *known) hash(key []byte) uint64 { return maphash.Bytes(k.seed, key) }
 
+// shard returns the shard of the keys held with hash h.
+func (k *known) shard(h uint64) *holdShard { return &k.shards[h>>(64-holdShardBits)] }
+
 // claim decides how a write transaction that must find key free checks
-// it, and counts the conflicts it reports in conflicts. It returns true when the transaction may skip reading the key: no
+// it. It returns true when the transaction may skip reading the key: no
 // record has ever had it and no other transaction holds it; the
 // transaction then holds it, in *own, until it calls release. It returns
-// false when the key must be read. It fails with a heldError when another
-// transaction holds the key.
+// false when the key must be read. It fails with a heldError, counted in
+// conflicts, when another transaction holds the key.
 func (k *known) claim(own **holder, key []byte) (bool, error) {
 	h := k.hash(key)
-	sh := &k.shards[h>>(64-6)]
+	sh := k.shard(h)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	if o := sh.held[h]; o != nil {
@@ -140,7 +143,7 @@ func (k *known) note(key []byte) { k.add(k.hash(key)) }
 // transaction has committed, or will not.
 func (k *known) release(own *holder) {
 	for _, h := range own.hashes {
-		sh := &k.shards[h>>(64-6)]
+		sh := k.shard(h)
 		sh.mu.Lock()
 		if sh.held[h] == own {
 			delete(sh.held, h)
@@ -290,15 +293,4 @@ func (w *wtx) free(key []byte) (*badgerdb.Item, error) {
 		return nil, badgerdb.ErrKeyNotFound
 	}
 	return w.Get(key)
-}
-
-// updateOnce runs fn in a write transaction and commits it, as
-// badgerdb.DB.Update does, once.
-func (s *Store) updateOnce(fn func(*wtx) error) error {
-	w := s.write()
-	defer w.end()
-	if err := fn(w); err != nil {
-		return err
-	}
-	return w.Commit()
 }

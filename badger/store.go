@@ -217,8 +217,8 @@ func (s *Store) checkFormat() error {
 // (DB.Load included) leaves that record short, and until the Store is
 // closed and opened again a create may then overwrite a record so written
 // or take over its unique values. So restore a backup with DB.Load into a
-// new store, then close it and open it again.
-// Compact replaces the database: call DB again after it.
+// new store, then close it and open it again. Compact replaces the
+// database: call DB again after it.
 func (s *Store) DB() *badgerdb.DB {
 	s.gate.RLock()
 	defer s.gate.RUnlock()

@@ -412,6 +412,17 @@ func (s *Store) update(ctx context.Context, op, kind, id string, fn func(*wtx) e
 	}
 }
 
+// updateOnce runs fn in a write transaction and commits it, as
+// badgerdb.DB.Update does, once.
+func (s *Store) updateOnce(fn func(*wtx) error) error {
+	w := s.write()
+	defer w.end()
+	if err := fn(w); err != nil {
+		return err
+	}
+	return w.Commit()
+}
+
 // pause waits before the next attempt of a transaction that failed with
 // the conflict why. After a conflict with a transaction that holds a key
 // (heldError) it waits for that one to end. Otherwise the first retries go
