@@ -77,17 +77,6 @@ func eval(e Expr, ctx any) bool {
 	return false
 }
 
-// child returns the member name of a complex value, or nil.
-func child(v any, s seg) any {
-	switch x := v.(type) {
-	case Resource:
-		return x.Attr(s.name)
-	case map[string]any:
-		return lookup(x, s)
-	}
-	return nil
-}
-
 // lookup finds a map member: exactly under claims, otherwise preferring
 // the declared spelling and falling back to a case-insensitive match.
 func lookup(m map[string]any, s seg) any {
@@ -103,79 +92,81 @@ func lookup(m map[string]any, s seg) any {
 }
 
 // anyElement reports whether some element at segs below v satisfies f.
+// A []string is not flattened: its strings have no members to filter.
 func anyElement(f Expr, v any, segs []seg) bool {
-	switch x := v.(type) {
-	case nil:
-		return false
-	case []any:
-		for _, e := range x {
-			if anyElement(f, e, segs) {
-				return true
-			}
-		}
-		return false
-	case []map[string]any:
-		for _, e := range x {
-			if anyElement(f, e, segs) {
-				return true
-			}
-		}
-		return false
-	case List:
-		for i, n := 0, x.Len(); i < n; i++ {
-			if anyElement(f, x.At(i), segs) {
-				return true
-			}
-		}
-		return false
-	}
-	if len(segs) == 0 {
-		return eval(f, v)
-	}
-	return anyElement(f, child(v, segs[0]), segs[1:])
+	return walk(v, segs, false, func(x any) bool { return eval(f, x) })
 }
 
 // any reports whether some scalar value at segs below v matches c.
 func (c *Compare) any(v any, segs []seg) bool {
-	switch x := v.(type) {
-	case nil:
-		return false
-	case []any:
-		for _, e := range x {
-			if c.any(e, segs) {
-				return true
-			}
-		}
-		return false
-	case []string:
-		if len(segs) > 0 {
+	return walk(v, segs, true, c.match)
+}
+
+// walk reports whether leaf holds for some value at segs below v. Lists
+// ([]any, []map[string]any, List) are flattened at every level of the
+// path; a []string is flattened only when strs is set, and only at the end
+// of the path, since a string has no members. Its strings reach leaf as
+// *string, which every leaf reads as the string: a pointer into the slice
+// fits in an interface without allocating. Below a value that is neither a
+// list nor complex (a Resource or a map) nothing is assigned.
+func walk(v any, segs []seg, strs bool, leaf func(any) bool) bool {
+	for {
+		switch x := v.(type) {
+		case nil:
 			return false
-		}
-		for _, s := range x {
-			if c.match(s) {
-				return true
+		case string, *string, json.Number, bool, int, int64, float64, time.Time, *time.Time:
+			// The common scalars, first, so that they skip the interface
+			// cases below.
+			return len(segs) == 0 && leaf(v)
+		case []any:
+			for _, e := range x {
+				if walk(e, segs, strs, leaf) {
+					return true
+				}
 			}
-		}
-		return false
-	case []map[string]any:
-		for _, e := range x {
-			if c.any(e, segs) {
-				return true
+			return false
+		case []string:
+			if !strs {
+				break
 			}
-		}
-		return false
-	case List:
-		for i, n := 0, x.Len(); i < n; i++ {
-			if c.any(x.At(i), segs) {
-				return true
+			if len(segs) > 0 {
+				return false
 			}
+			for i := range x {
+				if leaf(&x[i]) {
+					return true
+				}
+			}
+			return false
+		case []map[string]any:
+			for _, e := range x {
+				if walk(e, segs, strs, leaf) {
+					return true
+				}
+			}
+			return false
+		case map[string]any:
+			if len(segs) == 0 {
+				return leaf(v)
+			}
+			v, segs = lookup(x, segs[0]), segs[1:]
+			continue
+		case List:
+			for i, n := 0, x.Len(); i < n; i++ {
+				if walk(x.At(i), segs, strs, leaf) {
+					return true
+				}
+			}
+			return false
+		case Resource:
+			if len(segs) == 0 {
+				return leaf(v)
+			}
+			v, segs = x.Attr(segs[0].name), segs[1:]
+			continue
 		}
-		return false
+		return len(segs) == 0 && leaf(v)
 	}
-	if len(segs) == 0 {
-		return c.match(v)
-	}
-	return c.any(child(v, segs[0]), segs[1:])
 }
 
 // match compares one scalar data value with the literal.
@@ -186,18 +177,25 @@ func (c *Compare) match(v any) bool {
 		return ok && c.matchString(s)
 	case KindBool:
 		b, ok := v.(bool)
-		if !ok {
-			return false
-		}
-		if c.Op == OpNe {
-			return b != c.Value.Bool
-		}
-		return c.Op == OpEq && b == c.Value.Bool
+		return ok && boolHolds(c.Op, b, c.Value.Bool)
 	case KindNumber:
-		return c.matchNumber(v)
+		li, isInt := c.Value.Num.Int64()
+		return numberHolds(c.Op, v, c.Value.Num, li, isInt)
 	case KindTime:
 		t, ok := toTime(v, c.Attr.Type == TypeDateTime)
 		return ok && c.Op.holds(t.Compare(c.Value.Time))
+	}
+	return false
+}
+
+// boolHolds reports whether the boolean b satisfies op against lit: only
+// eq and ne apply to booleans.
+func boolHolds(op Op, b, lit bool) bool {
+	switch op {
+	case OpEq:
+		return b == lit
+	case OpNe:
+		return b != lit
 	}
 	return false
 }
@@ -230,17 +228,27 @@ func (c *Compare) matchString(s string) bool {
 	if c.Attr.CaseExact {
 		return stringOp(c.Op, s, c.Value.Str)
 	}
-	lit := c.fold
+	return foldOp(c.Op, s, c.folded())
+}
+
+// folded returns the folded string literal: the one Bind computed, or the
+// literal folded now for a node given an Attribute without going through
+// Bind.
+func (c *Compare) folded() string {
 	if c.foldSrc != c.Value.Str {
-		// A node given an Attribute without going through Bind.
-		lit = Fold(c.Value.Str)
+		return Fold(c.Value.Str)
 	}
-	if isASCII(s) {
+	return c.fold
+}
+
+// foldOp is stringOp(op, Fold(d), lit) for a folded literal.
+func foldOp(op Op, d, lit string) bool {
+	if isASCII(d) {
 		// Folding ASCII is lower-casing, done byte by byte here so that
 		// matching allocates nothing.
-		return asciiFoldOp(c.Op, s, lit)
+		return asciiFoldOp(op, d, lit)
 	}
-	return stringOp(c.Op, Fold(s), lit)
+	return stringOp(op, Fold(d), lit)
 }
 
 func stringOp(op Op, d, lit string) bool {
@@ -330,17 +338,19 @@ func asciiFoldCompare(d, lit string) int {
 	return 0
 }
 
-func (c *Compare) matchNumber(v any) bool {
-	// Integers, the common case, compare without building a Number when
-	// the literal is an integer too.
+// numberHolds reports whether the numeric data value v satisfies op
+// against lit; li is lit as an int64 when isInt. Integers, the common
+// case, compare without building a Number when the literal is an integer
+// too.
+func numberHolds(op Op, v any, lit Number, li int64, isInt bool) bool {
 	if i, ok := toInt64(v); ok {
-		if li, ok := c.Value.Num.Int64(); ok {
-			return c.Op.holds(cmpInt64(i, li))
+		if isInt {
+			return op.holds(cmpInt64(i, li))
 		}
-		return c.Op.holds(NumberFromInt64(i).Cmp(c.Value.Num))
+		return op.holds(NumberFromInt64(i).Cmp(lit))
 	}
 	n, ok := toNumber(v)
-	return ok && c.Op.holds(n.Cmp(c.Value.Num))
+	return ok && op.holds(n.Cmp(lit))
 }
 
 func cmpInt64(a, b int64) int {
@@ -357,10 +367,12 @@ func cmpInt64(a, b int64) int {
 // exactly representable as a float64.
 const maxExactFloatInt = 1 << 53
 
-// toInt64 converts the integer Go types, and float64 values that are
-// exactly small integers, to int64.
+// toInt64 converts the integer Go types, float64 values that are exactly
+// small integers, and json.Number text of a short integer to int64.
 func toInt64(v any) (int64, bool) {
 	switch x := v.(type) {
+	case json.Number:
+		return shortInt(string(x))
 	case int:
 		return int64(x), true
 	case int64:
@@ -387,6 +399,33 @@ func toInt64(v any) (int64, bool) {
 		}
 	}
 	return 0, false
+}
+
+// shortInt parses JSON integer text of at most 18 digits, which cannot
+// overflow: claims hold their numbers as json.Number, and parsing the
+// common small integer here spares building a Number. Other text
+// (fractions, exponents, longer integers, anything invalid) reports false
+// and is left to ParseNumber.
+func shortInt(s string) (int64, bool) {
+	digits := s
+	if len(digits) > 0 && digits[0] == '-' {
+		digits = digits[1:]
+	}
+	if len(digits) == 0 || len(digits) > 18 || (digits[0] == '0' && len(digits) > 1) {
+		return 0, false
+	}
+	var n int64
+	for i := 0; i < len(digits); i++ {
+		c := digits[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	if len(digits) < len(s) {
+		n = -n
+	}
+	return n, true
 }
 
 // toNumber converts a numeric data value to an exact Number (DESIGN §3
@@ -460,39 +499,16 @@ func stringOf(v any) (string, bool) {
 // the declaration of the attribute (nil under claims), needed to look into
 // complex values handed out as a Resource, whose members cannot be listed.
 func present(v any, segs []seg, def *AttrDef) bool {
-	switch x := v.(type) {
-	case nil:
-		return false
-	case []any:
-		for _, e := range x {
-			if present(e, segs, def) {
-				return true
-			}
-		}
-		return false
-	case []map[string]any:
-		for _, e := range x {
-			if present(e, segs, def) {
-				return true
-			}
-		}
-		return false
-	case List:
-		for i, n := 0, x.Len(); i < n; i++ {
-			if present(x.At(i), segs, def) {
-				return true
-			}
-		}
-		return false
+	subs := subsOf(def)
+	return walk(v, segs, true, func(x any) bool { return nonEmpty(x, subs) })
+}
+
+// subsOf returns the sub-attributes of a declaration, nil for none.
+func subsOf(def *AttrDef) []AttrDef {
+	if def == nil {
+		return nil
 	}
-	if len(segs) == 0 {
-		var subs []AttrDef
-		if def != nil {
-			subs = def.Sub
-		}
-		return nonEmpty(v, subs)
-	}
-	return present(child(v, segs[0]), segs[1:], def)
+	return def.Sub
 }
 
 // nonEmpty implements pr for one value (DESIGN §3 rule 11). subs are the
@@ -606,48 +622,10 @@ func (a *Attribute) firstValue(r Resource) (Value, bool) {
 // walkValues calls yield for each scalar value at segs below v until it
 // returns false; it reports whether to continue.
 func (a *Attribute) walkValues(v any, segs []seg, yield func(Value) bool) bool {
-	switch x := v.(type) {
-	case nil:
-		return true
-	case []any:
-		for _, e := range x {
-			if !a.walkValues(e, segs, yield) {
-				return false
-			}
-		}
-		return true
-	case []string:
-		if len(segs) > 0 {
-			return true
-		}
-		for _, s := range x {
-			if cv, ok := a.scalar(s); ok && !yield(cv) {
-				return false
-			}
-		}
-		return true
-	case []map[string]any:
-		for _, e := range x {
-			if !a.walkValues(e, segs, yield) {
-				return false
-			}
-		}
-		return true
-	case List:
-		for i, n := 0, x.Len(); i < n; i++ {
-			if !a.walkValues(x.At(i), segs, yield) {
-				return false
-			}
-		}
-		return true
-	}
-	if len(segs) == 0 {
-		if cv, ok := a.scalar(v); ok {
-			return yield(cv)
-		}
-		return true
-	}
-	return a.walkValues(child(v, segs[0]), segs[1:], yield)
+	return !walk(v, segs, true, func(x any) bool {
+		cv, ok := a.scalar(x)
+		return ok && !yield(cv)
+	})
 }
 
 // scalar converts one data value of the attribute to a Value.

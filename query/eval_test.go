@@ -289,6 +289,7 @@ func TestEvalMatrix(t *testing.T) {
 				want = fxIDs(tc.want)
 			}
 			assert.Equal(t, want, fxMatch(e, users))
+			assert.Equal(t, want, fxMatchWith(Compile(e).Match, users), "compiled")
 		})
 	}
 }
@@ -301,7 +302,7 @@ func TestEvalNotIsComplement(t *testing.T) {
 		e := mustBind(t, tc.filter)
 		n := &Not{X: e}
 		for _, u := range users {
-			assert.NotEqual(t, Eval(e, u), Eval(n, u), "%s on %s", tc.filter, fxID(u))
+			assert.NotEqual(t, evalBoth(t, e, u), evalBoth(t, n, u), "%s on %s", tc.filter, fxID(u))
 		}
 	}
 }
@@ -325,7 +326,7 @@ func TestEvalNeExistential(t *testing.T) {
 			if fxID(u) == "u12" {
 				continue
 			}
-			assert.Equal(t, Eval(pr, u) && !Eval(eq, u), Eval(ne, u), "%s on %s", f, fxID(u))
+			assert.Equal(t, evalBoth(t, pr, u) && !evalBoth(t, eq, u), evalBoth(t, ne, u), "%s on %s", f, fxID(u))
 		}
 	}
 }
@@ -334,19 +335,19 @@ func TestEvalUnboundAndNil(t *testing.T) {
 	u := fxUsers()[0]
 	e, err := Parse(`userName eq "alice"`)
 	require.NoError(t, err)
-	assert.False(t, Eval(e, u), "unbound node")
-	assert.True(t, Eval(&Not{X: e}, u), "not of an unbound node is plain negation")
-	assert.True(t, Eval(nil, u), "nil filter matches everything")
+	assert.False(t, evalBoth(t, e, u), "unbound node")
+	assert.True(t, evalBoth(t, &Not{X: e}, u), "not of an unbound node is plain negation")
+	assert.True(t, evalBoth(t, nil, u), "nil filter matches everything")
 	b := mustBind(t, `userName eq "alice"`)
-	assert.True(t, Eval(b, u))
-	assert.False(t, Eval(b, nil), "nil resource has nothing assigned")
-	assert.True(t, Eval(mustBind(t, `userName eq null`), nil))
-	assert.False(t, Eval(&Compare{Path: Path{Names: []string{"userName"}}, Op: OpEq, Attr: &Attribute{Name: "userName"}}, u), "hand-made Attribute")
-	assert.False(t, Eval((*Compare)(nil), u))
-	assert.False(t, Eval(&And{}, u))
-	assert.False(t, Eval(&Or{}, u))
-	assert.False(t, Eval(&Not{}, u))
-	assert.False(t, Eval(&ValueFilter{}, u))
+	assert.True(t, evalBoth(t, b, u))
+	assert.False(t, evalBoth(t, b, nil), "nil resource has nothing assigned")
+	assert.True(t, evalBoth(t, mustBind(t, `userName eq null`), nil))
+	assert.False(t, evalBoth(t, &Compare{Path: Path{Names: []string{"userName"}}, Op: OpEq, Attr: &Attribute{Name: "userName"}}, u), "hand-made Attribute")
+	assert.False(t, evalBoth(t, (*Compare)(nil), u))
+	assert.False(t, evalBoth(t, &And{}, u))
+	assert.False(t, evalBoth(t, &Or{}, u))
+	assert.False(t, evalBoth(t, &Not{}, u))
+	assert.False(t, evalBoth(t, &ValueFilter{}, u))
 }
 
 // oddResource hands out values of every Go type a buggy Resource might.
@@ -373,7 +374,7 @@ func TestEvalNeverPanics(t *testing.T) {
 		r := oddResource{v: v}
 		for _, f := range filters {
 			e := mustBind(t, f)
-			assert.NotPanics(t, func() { Eval(e, r) }, "%s with %#v", f, v)
+			assert.NotPanics(t, func() { evalBoth(t, e, r) }, "%s with %#v", f, v)
 		}
 	}
 }
@@ -396,7 +397,7 @@ func TestEvalMapKeys(t *testing.T) {
 		`claims.team eq "a"`:                          false,
 		`claims.TEAM pr`:                              false,
 	} {
-		assert.Equal(t, want, Eval(mustBind(t, f), r), f)
+		assert.Equal(t, want, evalBoth(t, mustBind(t, f), r), f)
 	}
 }
 
@@ -431,10 +432,10 @@ func TestEvalNumberRepresentations(t *testing.T) {
 	}
 	for _, tc := range cases {
 		r := fxDoc{"claims": obj{"n": tc.v}}
-		assert.True(t, Eval(mustBind(t, "claims.n eq "+tc.eq), r), "%#v eq %s", tc.v, tc.eq)
-		assert.False(t, Eval(mustBind(t, "claims.n eq "+tc.ne), r), "%#v eq %s", tc.v, tc.ne)
-		assert.True(t, Eval(mustBind(t, "claims.n ne "+tc.ne), r), "%#v ne %s", tc.v, tc.ne)
-		assert.False(t, Eval(mustBind(t, "claims.n ne "+tc.eq), r), "%#v ne %s", tc.v, tc.eq)
+		assert.True(t, evalBoth(t, mustBind(t, "claims.n eq "+tc.eq), r), "%#v eq %s", tc.v, tc.eq)
+		assert.False(t, evalBoth(t, mustBind(t, "claims.n eq "+tc.ne), r), "%#v eq %s", tc.v, tc.ne)
+		assert.True(t, evalBoth(t, mustBind(t, "claims.n ne "+tc.ne), r), "%#v ne %s", tc.v, tc.ne)
+		assert.False(t, evalBoth(t, mustBind(t, "claims.n ne "+tc.eq), r), "%#v ne %s", tc.v, tc.eq)
 	}
 }
 
@@ -450,11 +451,14 @@ func TestEvalFoldAllocations(t *testing.T) {
 		claims: obj{"level": 4},
 		meta:   fxDoc{"created": fxTime("2024-01-01T00:00:00Z")},
 	}
-	require.True(t, Eval(e, r))
+	m := Compile(e)
+	require.True(t, evalBoth(t, e, r))
 	assert.Zero(t, testing.AllocsPerRun(100, func() { Eval(e, r) }))
+	assert.Zero(t, testing.AllocsPerRun(100, func() { m.Match(r) }))
 	r.claims = obj{"level": json.Number("4")}
-	require.True(t, Eval(e, r))
+	require.True(t, evalBoth(t, e, r))
 	assert.Zero(t, testing.AllocsPerRun(100, func() { Eval(e, r) }))
+	assert.Zero(t, testing.AllocsPerRun(100, func() { m.Match(r) }))
 }
 
 func TestAttributeValues(t *testing.T) {
@@ -539,6 +543,13 @@ func BenchmarkEval(b *testing.B) {
 				Eval(e, r)
 			}
 		})
+		m := Compile(e)
+		b.Run(f+"/compiled", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				m.Match(r)
+			}
+		})
 	}
 }
 
@@ -571,7 +582,7 @@ func FuzzBindEval(f *testing.F) {
 		require.NoError(t, err, canon)
 		require.Equal(t, canon, Canonical(b2))
 		for _, u := range users {
-			require.Equal(t, Eval(b, u), Eval(b2, u), "%s on %s", canon, fxID(u))
+			require.Equal(t, evalBoth(t, b, u), evalBoth(t, b2, u), "%s on %s", canon, fxID(u))
 		}
 	})
 }
@@ -610,8 +621,10 @@ func TestEvalPointerValues(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			e := mustBind(t, c.filter)
-			assert.Equal(t, c.want, Eval(e, c.doc))
+			assert.Equal(t, c.want, evalBoth(t, e, c.doc))
 			assert.Zero(t, testing.AllocsPerRun(50, func() { Eval(e, c.doc) }))
+			m := Compile(e)
+			assert.Zero(t, testing.AllocsPerRun(50, func() { m.Match(c.doc) }))
 		})
 	}
 
@@ -635,3 +648,12 @@ func TestEvalPointerValues(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// evalBoth evaluates e on r with Eval and with a compiled Matcher, checks
+// that they agree, and returns what Eval says: every Eval test holds both.
+func evalBoth(t testing.TB, e Expr, r Resource) bool {
+	t.Helper()
+	got := Eval(e, r)
+	assert.Equal(t, got, Compile(e).Match(r), "Compile(%v).Match disagrees with Eval", e)
+	return got
+}

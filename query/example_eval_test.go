@@ -53,3 +53,27 @@ func ExampleEval() {
 	// false
 	// invalid attribute "active": gt cannot order booleans
 }
+
+func ExampleCompile() {
+	bound, err := query.Parse(`name.familyName co "son" and claims.level gt 3`)
+	if err == nil {
+		bound, err = query.Bind(bound, query.UserSchema())
+	}
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	// Compile once, then match each resource of a scan.
+	m := query.Compile(bound)
+	for _, u := range []evalDoc{
+		{"userName": "ann", "name": map[string]any{"familyName": "Johnson"}, "claims": map[string]any{"level": 5}},
+		{"userName": "bob", "name": map[string]any{"familyName": "Wilson"}, "claims": map[string]any{"level": json.Number("2")}},
+		{"userName": "cy", "name": map[string]any{"familyName": "Smith"}, "claims": map[string]any{"level": 9}},
+	} {
+		fmt.Println(u["userName"], m.Match(u))
+	}
+	// Output:
+	// ann true
+	// bob false
+	// cy false
+}

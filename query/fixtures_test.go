@@ -236,9 +236,14 @@ func fxID(r Resource) string {
 
 // fxMatch returns the sorted ids of the fixtures that satisfy e.
 func fxMatch(e Expr, users []Resource) []string {
+	return fxMatchWith(func(r Resource) bool { return Eval(e, r) }, users)
+}
+
+// fxMatchWith returns the sorted ids of the fixtures that match.
+func fxMatchWith(match func(Resource) bool, users []Resource) []string {
 	ids := []string{}
 	for _, u := range users {
-		if Eval(e, u) {
+		if match(u) {
 			ids = append(ids, fxID(u))
 		}
 	}
