@@ -151,7 +151,11 @@ func (x *runner) query(q backend.Query) error {
 			return err
 		}
 	}
-	match := func(doc backend.Document) bool { return exact || query.Eval(q.Filter, doc) }
+	var m *query.Matcher
+	if !exact {
+		m = query.Compile(q.Filter)
+	}
+	match := func(doc backend.Document) bool { return exact || m.Match(doc) }
 	if len(q.Sort) == 0 {
 		if set != nil {
 			return x.byIDs(set, q.After, q.Reverse, match)

@@ -97,10 +97,14 @@ type prepared struct {
 	filter query.Expr // bound, with the mandatory conditions
 	sort   query.Sort
 	plan   query.Plan
-	query  backend.Query // what the backend runs: the pushed filter and sort, prepared
-	proj   query.Projection
-	fp     []byte // cursor fingerprint
-	canon  string // canonical form of filter and sort
+	// residual is plan.Residual compiled, checked on every record the
+	// backend returns; match is filter compiled, for the one record a
+	// cursor position names.
+	residual, match *query.Matcher
+	query           backend.Query // what the backend runs: the pushed filter and sort, prepared
+	proj            query.Projection
+	fp              []byte // cursor fingerprint
+	canon           string // canonical form of filter and sort
 }
 
 // prepare parses, binds and plans a list of the kind ki in tenant. The
@@ -187,6 +191,7 @@ func (d *Directory) prepareNew(tenant string, ki *kindInfo, opts ListOptions, ex
 		p.proj = pr
 	}
 	p.plan = query.PlanQuery(p.filter, p.sort, d.pushdown(ki))
+	p.residual, p.match = query.Compile(p.plan.Residual), query.Compile(p.filter)
 	p.query = backend.Query{Kind: ki.kind.Name, Filter: p.plan.Pushed}
 	if p.plan.SortPushed {
 		p.query.Sort = p.sort
@@ -592,7 +597,7 @@ func (s *scanner) scan(ctx context.Context, tenant string, pos *position, back b
 				return err
 			default:
 				r = p.ki.see(d, r)
-				if (p.filter == nil || query.Eval(p.filter, r.Doc)) &&
+				if p.match.Match(r.Doc) &&
 					bytes.Equal(p.sort.AppendKey(nil, p.sort.Values(r.Doc), r.ID), p.sort.AppendKey(nil, pos.Values, pos.ID)) {
 					if !s.out.add(r) {
 						return nil
@@ -680,7 +685,7 @@ func (s *scanner) yield(r backend.Record, err error) bool {
 // it satisfies p's residual, and reports whether to go on.
 func (s *scanner) take(r backend.Record) bool {
 	r = s.p.ki.see(s.d, r)
-	if s.p.plan.Residual != nil && !query.Eval(s.p.plan.Residual, r.Doc) {
+	if !s.p.residual.Match(r.Doc) {
 		return true
 	}
 	return s.out.add(r)

@@ -32,6 +32,6 @@
 // sorts on a single indexed, required, single-valued attribute. Query turns
 // the pushed filter into index range scans, intersected and united by record
 // id, and walks the sort index from the cursor position. Anything it is
-// handed beyond that is still answered correctly, by evaluating the filter
-// with query.Eval on each candidate record.
+// handed beyond that is still answered correctly, by evaluating the filter,
+// compiled by query.Compile, on each candidate record.
 package memory

@@ -75,7 +75,7 @@ type access struct {
 
 // plan returns how to narrow e with the indexes, or nil when e needs a
 // scan, and whether the rows found are exactly those matching e (otherwise
-// each must be checked with query.Eval). A nil e is exact with no access:
+// each must be checked with the compiled filter). A nil e is exact with no access:
 // every row.
 func (kd *kindDef) plan(e query.Expr) (a *access, exact bool) {
 	switch n := e.(type) {
@@ -125,6 +125,7 @@ type prepared struct {
 	sort   query.Sort
 	a      *access // see plan
 	exact  bool
+	m      *query.Matcher // filter compiled, for the rows a is not exact for
 }
 
 // Prepare returns q with its filter's plan (the index ranges, their
@@ -146,6 +147,9 @@ func (kd *kindDef) prepare(q *backend.Query) *prepared {
 	}
 	p := &prepared{kd: kd, filter: q.Filter, sort: q.Sort}
 	p.a, p.exact = kd.plan(q.Filter)
+	if !p.exact {
+		p.m = query.Compile(q.Filter)
+	}
 	return p
 }
 
@@ -465,7 +469,7 @@ func (r *run) fail(err error) {
 
 // keep reports whether a visited row satisfies the filter.
 func (r *run) keep(w *row) bool {
-	return (r.match == nil || r.match.matches(w)) && (!r.check || query.Eval(r.p.filter, w.rec.Doc))
+	return (r.match == nil || r.match.matches(w)) && (!r.check || r.p.m.Match(w.rec.Doc))
 }
 
 // emit offers a visited row to the consumer when it satisfies the filter.
@@ -662,7 +666,7 @@ func (s *Store) Count(ctx context.Context, tenant string, q backend.Query) (int,
 					return 0, err
 				}
 			}
-			if query.Eval(q.Filter, w.rec.Doc) {
+			if p.m.Match(w.rec.Doc) {
 				n++
 			}
 		}
@@ -675,7 +679,7 @@ func (s *Store) Count(ctx context.Context, tenant string, q backend.Query) (int,
 				return false
 			}
 		}
-		if (a == nil || a.matches(it.r)) && (exact || query.Eval(q.Filter, it.r.rec.Doc)) {
+		if (a == nil || a.matches(it.r)) && (exact || p.m.Match(it.r.rec.Doc)) {
 			n++
 		}
 		return true
