@@ -5,16 +5,24 @@ import (
 	"github.com/userdir/userdir/query"
 )
 
-// Pushdown reports what Query answers from the indexes of a kind (see
-// backend.IndexPushdown). For a kind that is not defined it accepts only
-// the id order.
+// Pushdown reports what Query answers (see backend.IndexPushdown for the
+// sorts). Every filter is answered exactly: what the indexes of the kind
+// do not answer, the store evaluates on the rows it holds, compiled once
+// per prepared query, so a scan never hands its caller a record only for
+// it to be thrown away. For a kind that is not defined it accepts only the
+// id order.
 func (s *Store) Pushdown(kind string) query.Pushdown {
 	var indexes []backend.CompiledIndex
 	if kd := (*s.kinds.Load())[kind]; kd != nil {
 		indexes = kd.indexes
 	}
-	return backend.IndexPushdown(indexes)
+	return everyFilter{backend.IndexPushdown(indexes)}
 }
+
+// everyFilter is a pushdown that runs every filter exactly.
+type everyFilter struct{ query.Pushdown }
+
+func (everyFilter) Filter(query.Expr) query.Support { return query.Exact }
 
 // sortIndex returns the index whose order is the order of s (see
 // backend.SortIndex).
