@@ -36,7 +36,7 @@ func (s *Store) Explain(tenant string, q backend.Query) string {
 	default:
 		kd.explainAccess(&b, a)
 		if !exact {
-			b.WriteString("; recheck per record: " + q.Filter.String())
+			b.WriteString("; recheck per record: " + p.rest.String())
 		}
 	}
 	b.WriteString("; ")

@@ -74,45 +74,65 @@ type access struct {
 }
 
 // plan returns how to narrow e with the indexes, or nil when e needs a
-// scan, and whether the rows found are exactly those matching e (otherwise
-// each must be checked with the compiled filter). A nil e is exact with no access:
-// every row.
-func (kd *kindDef) plan(e query.Expr) (a *access, exact bool) {
+// scan, and the residual: what the rows the access finds must still be
+// checked against (nil when the access answers e exactly). A nil e is
+// exact with no access: every row. Every way a run uses an access (its
+// rows collected, or each row tested with matches) keeps exactly the rows
+// in its ranges, so the residual of a conjunction leaves out the
+// comparisons its ranges answer: `emails.value eq "x" and status ne
+// "deleted"` checks only the status of the one row the index finds.
+func (kd *kindDef) plan(e query.Expr) (a *access, residual query.Expr) {
 	switch n := e.(type) {
 	case nil:
-		return nil, true
+		return nil, nil
 	case *query.Compare:
 		if n == nil {
-			return nil, false
+			return nil, e
 		}
 		if l, ok := kd.leaf(n); ok {
-			return &access{leaf: l}, true
+			return &access{leaf: l}, nil
 		}
 	case *query.And:
 		if n == nil {
-			return nil, false
+			return nil, e
 		}
-		l, le := kd.plan(n.Left)
-		r, re := kd.plan(n.Right)
+		l, lr := kd.plan(n.Left)
+		r, rr := kd.plan(n.Right)
 		switch {
 		case l != nil && r != nil:
-			return &access{and: true, l: l, r: r}, le && re
+			return &access{and: true, l: l, r: r}, and(lr, rr)
 		case l != nil:
-			return l, false
+			return l, and(lr, n.Right)
 		case r != nil:
-			return r, false
+			return r, and(n.Left, rr)
 		}
 	case *query.Or:
 		if n == nil {
-			return nil, false
+			return nil, e
 		}
-		l, le := kd.plan(n.Left)
-		r, re := kd.plan(n.Right)
+		l, lr := kd.plan(n.Left)
+		r, rr := kd.plan(n.Right)
 		if l != nil && r != nil {
-			return &access{l: l, r: r}, le && re
+			// A row found by one side need not satisfy the other, so an
+			// inexact side leaves the whole disjunction to check.
+			if lr == nil && rr == nil {
+				return &access{l: l, r: r}, nil
+			}
+			return &access{l: l, r: r}, e
 		}
 	}
-	return nil, false
+	return nil, e
+}
+
+// and is the conjunction of two residuals, either of which may be nil.
+func and(l, r query.Expr) query.Expr {
+	switch {
+	case l == nil:
+		return r
+	case r == nil:
+		return l
+	}
+	return &query.And{Left: l, Right: r}
 }
 
 var _ backend.Preparer = (*Store)(nil)
@@ -125,7 +145,8 @@ type prepared struct {
 	sort   query.Sort
 	a      *access // see plan
 	exact  bool
-	m      *query.Matcher // filter compiled, for the rows a is not exact for
+	rest   query.Expr     // the plan's residual; nil when exact
+	m      *query.Matcher // rest compiled
 }
 
 // Prepare returns q with its filter's plan (the index ranges, their
@@ -146,9 +167,10 @@ func (kd *kindDef) prepare(q *backend.Query) *prepared {
 		return p
 	}
 	p := &prepared{kd: kd, filter: q.Filter, sort: q.Sort}
-	p.a, p.exact = kd.plan(q.Filter)
+	p.a, p.rest = kd.plan(q.Filter)
+	p.exact = p.rest == nil
 	if !p.exact {
-		p.m = query.Compile(q.Filter)
+		p.m = query.Compile(p.rest)
 	}
 	return p
 }
@@ -377,7 +399,7 @@ type run struct {
 	fn    func(backend.Record) bool
 
 	match *access // when set, rows are tested against its ranges
-	check bool    // evaluate q.Filter on each row: the indexes only narrowed it
+	check bool    // evaluate the plan's residual on each row: the indexes only narrowed it
 	n     int     // rows visited, for the periodic context check
 	done  bool    // the consumer stopped, or the run failed
 	err   error   // why the run failed
