@@ -42,8 +42,7 @@ func (s *Store) CreateBatch(ctx context.Context, tenant, kind string, items []ba
 		if len(slab) == 0 {
 			slab = make([]row, min(rowSlab, len(items)-i))
 		}
-		keys, at := kd.rowKeys(it.Doc)
-		slab[0] = row{rec: backend.Record{ID: it.ID, Version: 1, Doc: it.Doc}, keys: keys, at: at}
+		slab[0] = row{rec: backend.Record{ID: it.ID, Version: 1, Doc: it.Doc}, keys: kd.keysOf(it.Doc)}
 		rows[i], slab = &slab[0], slab[1:]
 	}
 

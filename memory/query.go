@@ -290,7 +290,7 @@ func (t *table) holder(l leaf) (w *row, ok bool) {
 func (a *access) matches(w *row) bool {
 	if a.l == nil {
 		l := a.leaf
-		for _, k := range w.keysAt(l.ix) {
+		for k := range w.keysAt(l.ix).all {
 			if l.holds(k) {
 				return true
 			}

@@ -169,7 +169,7 @@ func (s *Store) Create(ctx context.Context, tenant, kind, id string, doc backend
 	}
 	// Keys are computed before taking the lock: folding is the costly part
 	// of a write and depends only on the document.
-	keys, at := kd.rowKeys(doc)
+	keys := kd.keysOf(doc)
 
 	t := s.tenantFor(tenant)
 	t.mu.Lock()
@@ -179,7 +179,7 @@ func (s *Store) Create(ctx context.Context, tenant, kind, id string, doc backend
 	}
 	cur := t.snap.Load()
 	tb := cur.table(kd)
-	r := &row{rec: backend.Record{ID: id, Version: 1, Doc: doc}, keys: keys, at: at}
+	r := &row{rec: backend.Record{ID: id, Version: 1, Doc: doc}, keys: keys}
 	if err := tb.refuse(kd, op, r); err != nil {
 		return backend.Record{}, err
 	}
@@ -200,7 +200,7 @@ func (s *Store) Replace(ctx context.Context, tenant, kind, id string, doc backen
 	if doc == nil {
 		return backend.Record{}, fmt.Errorf("memory: %s %s %q: nil document", op, kind, id)
 	}
-	keys, at := kd.rowKeys(doc)
+	keys := kd.keysOf(doc)
 
 	t := s.existingTenant(tenant)
 	if t == nil {
@@ -220,7 +220,7 @@ func (s *Store) Replace(ctx context.Context, tenant, kind, id string, doc backen
 	if ifVersion != 0 && ifVersion != old.rec.Version {
 		return backend.Record{}, &backend.Error{Op: op, Kind: kind, ID: id, Err: backend.ErrConflict}
 	}
-	r := &row{rec: backend.Record{ID: id, Version: old.rec.Version + 1, Doc: doc}, keys: keys, at: at}
+	r := &row{rec: backend.Record{ID: id, Version: old.rec.Version + 1, Doc: doc}, keys: keys}
 	if ix := tb.clash(kd, id, r); ix >= 0 {
 		return backend.Record{}, clashError(kd, op, id, ix)
 	}

@@ -59,12 +59,47 @@ type table struct {
 // row is a stored record with its index value keys, kept so that a write
 // can remove the entries without recomputing them. It is immutable.
 type row struct {
-	rec backend.Record
-	// keys holds the value keys of every index, in index order, each
-	// index's sorted and distinct: index i's are keys[at[i]:at[i+1]]. at
-	// is nil when the kind has no index.
-	keys []string
-	at   []uint32
+	rec  backend.Record
+	keys keySet
+}
+
+// keySet is a row's value keys for every index of its kind, in index
+// order, each index's sorted and distinct, laid out in two allocations
+// however many there are: the keys back to back in s, and in off the
+// number n of indexes, then for each index the number of keys up to and
+// including its own, then the end in s of each key. The index entries
+// hold substrings of s. The zero keySet has no keys.
+type keySet struct {
+	s   string
+	off []uint32
+}
+
+// keyList is the value keys of one index of a row.
+type keyList struct {
+	s    string
+	from uint32   // where the first key starts in s
+	ends []uint32 // where each key ends in s
+}
+
+// len returns the number of keys.
+func (l keyList) len() int { return len(l.ends) }
+
+// at returns key j.
+func (l keyList) at(j int) string {
+	start := l.from
+	if j > 0 {
+		start = l.ends[j-1]
+	}
+	return l.s[start:l.ends[j]]
+}
+
+// all yields the keys in order.
+func (l keyList) all(yield func(string) bool) {
+	for j := range l.ends {
+		if !yield(l.at(j)) {
+			return
+		}
+	}
 }
 
 type rowItem struct {
@@ -93,20 +128,29 @@ func lessEntry(a, b entry) bool {
 	return a.r.rec.ID < b.r.rec.ID
 }
 
-// rowKeys computes a document's value keys for every index of the kind,
-// laid out as row.keys and row.at.
-func (kd *kindDef) rowKeys(doc backend.Document) (keys []string, at []uint32) {
-	if len(kd.indexes) == 0 {
-		return nil, nil
+// keysOf computes a document's value keys for every index of the kind.
+func (kd *kindDef) keysOf(doc backend.Document) keySet {
+	n := len(kd.indexes)
+	if n == 0 {
+		return keySet{}
 	}
-	at = make([]uint32, len(kd.indexes)+1)
-	for i, ix := range kd.indexes {
+	// Gathered on the stack first (for the usual few short keys), so that
+	// the two allocations kept are of the exact size.
+	var (
+		bufArr  [256]byte
+		endsArr [32]uint32
+		bndsArr [16]uint32
+	)
+	buf, ends, bounds := bufArr[:0], endsArr[:0], append(bndsArr[:0], uint32(n))
+	for _, ix := range kd.indexes {
 		for _, vk := range ix.Keys(doc) {
-			keys = append(keys, string(vk))
+			buf = append(buf, vk...)
+			ends = append(ends, uint32(len(buf)))
 		}
-		at[i+1] = uint32(len(keys))
+		bounds = append(bounds, uint32(len(ends)))
 	}
-	return keys, at
+	off := make([]uint32, 0, len(bounds)+len(ends))
+	return keySet{s: string(buf), off: append(append(off, bounds...), ends...)}
 }
 
 // get returns the row with the id, or nil. A nil table is empty.
@@ -141,7 +185,7 @@ func (t *table) clash(kd *kindDef, id string, r *row) int {
 		if !ix.Unique {
 			continue
 		}
-		for _, k := range r.keysAt(i) {
+		for k := range r.keysAt(i).all {
 			if o := t.owner(i, k); o != nil && o.rec.ID != id {
 				return i
 			}
@@ -218,10 +262,10 @@ func (w *writer) insert(r *row) {
 	w.t.ids = hput(w.e, w.t.ids, w.t.seed, r.rec.ID, r)
 	for i := range w.t.indexes {
 		ks := r.keysAt(i)
-		if len(ks) == 0 {
+		if ks.len() == 0 {
 			w.t.keyless[i]++
 		}
-		for _, k := range ks {
+		for k := range ks.all {
 			w.index(i).ReplaceOrInsert(entry{key: k, r: r})
 			w.own(i, k, r)
 		}
@@ -234,10 +278,10 @@ func (w *writer) remove(r *row) {
 	w.t.ids = hdel(w.e, w.t.ids, w.t.seed, r.rec.ID)
 	for i := range w.t.indexes {
 		ks := r.keysAt(i)
-		if len(ks) == 0 {
+		if ks.len() == 0 {
 			w.t.keyless[i]--
 		}
-		for _, k := range ks {
+		for k := range ks.all {
 			w.index(i).Delete(entry{key: k, r: r})
 			w.own(i, k, nil)
 		}
@@ -265,24 +309,24 @@ func (w *writer) replace(old, r *row) {
 	w.t.ids = hput(w.e, w.t.ids, w.t.seed, r.rec.ID, r)
 	for i := range w.t.indexes {
 		oks, nks := old.keysAt(i), r.keysAt(i)
-		if len(oks) == 0 {
+		if oks.len() == 0 {
 			w.t.keyless[i]--
 		}
-		if len(nks) == 0 {
+		if nks.len() == 0 {
 			w.t.keyless[i]++
 		}
 		// Both lists are sorted: drop the old keys that the new list lacks.
 		j := 0
-		for _, k := range oks {
-			for j < len(nks) && nks[j] < k {
+		for k := range oks.all {
+			for j < nks.len() && nks.at(j) < k {
 				j++
 			}
-			if j == len(nks) || nks[j] != k {
+			if j == nks.len() || nks.at(j) != k {
 				w.index(i).Delete(entry{key: k, r: old})
 				w.own(i, k, nil)
 			}
 		}
-		for _, k := range nks {
+		for k := range nks.all {
 			w.index(i).ReplaceOrInsert(entry{key: k, r: r})
 			w.own(i, k, r)
 		}
@@ -290,9 +334,19 @@ func (w *writer) replace(old, r *row) {
 }
 
 // keysAt returns the row's value keys in index i.
-func (r *row) keysAt(i int) []string {
-	if i+1 < len(r.at) {
-		return r.keys[r.at[i]:r.at[i+1]]
+func (r *row) keysAt(i int) keyList {
+	off := r.keys.off
+	if len(off) == 0 || uint32(i) >= off[0] {
+		return keyList{}
 	}
-	return nil
+	ends := off[off[0]+1:]
+	lo, hi := uint32(0), off[i+1]
+	if i > 0 {
+		lo = off[i]
+	}
+	l := keyList{s: r.keys.s, ends: ends[lo:hi]}
+	if lo > 0 {
+		l.from = ends[lo-1]
+	}
+	return l
 }
