@@ -566,5 +566,11 @@ func parseDateTime(s string) (time.Time, error) {
 	if z := rest; len(z) == 6 && (z[0] == '+' || z[0] == '-') && (z[1:3] > "23" || z[4:6] > "59") {
 		return time.Time{}, fmt.Errorf("%q: zone offset out of range", s)
 	}
+	// Canonical text writes the instant in UTC, which RFC 3339 can only
+	// write for the years 0000 to 9999: "0000-01-01T00:00:00+01:00" is in
+	// year -1 there.
+	if y := t.UTC().Year(); y < 0 || y > 9999 {
+		return time.Time{}, fmt.Errorf("%q: in UTC the instant falls outside the years 0000 to 9999", s)
+	}
 	return t, nil
 }

@@ -194,6 +194,8 @@ var bindErr = []struct {
 	{`meta.created eq "2024-01-02 03:04:05Z"`, "meta.created", "not an RFC 3339 date-time"},
 	{`meta.created eq "2024-01-02T03:04:05,5Z"`, "meta.created", "not an RFC 3339 date-time"},
 	{`lastLoginAt eq "2024-01-02T03:04:05+25:00"`, "lastLoginAt", "not an RFC 3339 date-time"},
+	{`lastLoginAt eq "0000-01-01T00:00:00+01:00"`, "lastLoginAt", "outside the years 0000 to 9999"},
+	{`meta.created lt "9999-12-31T23:30:00-01:00"`, "meta.created", "outside the years 0000 to 9999"},
 	{`meta.created co "2024"`, "meta.created", "co is not allowed on a dateTime attribute"},
 	{`meta.created sw "2024"`, "meta.created", "sw is not allowed on a dateTime attribute"},
 	{`lastLoginAt ew "Z"`, "lastLoginAt", "ew is not allowed on a dateTime attribute"},

@@ -343,11 +343,10 @@ func asciiFoldCompare(d, lit string) int {
 // case, compare without building a Number when the literal is an integer
 // too.
 func numberHolds(op Op, v any, lit Number, li int64, isInt bool) bool {
-	if i, ok := toInt64(v); ok {
-		if isInt {
+	if isInt {
+		if i, ok := toInt64(v); ok {
 			return op.holds(cmpInt64(i, li))
 		}
-		return op.holds(NumberFromInt64(i).Cmp(lit))
 	}
 	n, ok := toNumber(v)
 	return ok && op.holds(n.Cmp(lit))
@@ -433,15 +432,20 @@ func shortInt(s string) (int64, bool) {
 // the text encoding/json would write for it; NaN and infinities are not
 // numbers and match nothing.
 func toNumber(v any) (Number, bool) {
+	switch x := v.(type) {
+	case Number:
+		return x, true
+	case json.Number:
+		// Parsed, not taken through toInt64: NumberFromInt64 formats the
+		// digits anew, where ParseNumber keeps a substring of the text.
+		n, err := ParseNumber(string(x))
+		return n, err == nil
+	}
 	if i, ok := toInt64(v); ok {
 		return NumberFromInt64(i), true
 	}
 	var s string
 	switch x := v.(type) {
-	case Number:
-		return x, true
-	case json.Number:
-		s = string(x)
 	case uint:
 		s = strconv.FormatUint(uint64(x), 10)
 	case uint64:

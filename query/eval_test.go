@@ -459,6 +459,16 @@ func TestEvalFoldAllocations(t *testing.T) {
 	require.True(t, evalBoth(t, e, r))
 	assert.Zero(t, testing.AllocsPerRun(100, func() { Eval(e, r) }))
 	assert.Zero(t, testing.AllocsPerRun(100, func() { m.Match(r) }))
+
+	// A json.Number compared with a literal that is not an int64 is
+	// parsed in place, not rebuilt from an int64.
+	r.claims = obj{"n": json.Number("1234")}
+	for _, f := range []string{`claims.n gt 2.5`, `claims.n lt 12345678901234567890`} {
+		e, m := mustBind(t, f), Compile(mustBind(t, f))
+		require.True(t, evalBoth(t, e, r), f)
+		assert.Zero(t, testing.AllocsPerRun(100, func() { Eval(e, r) }), f)
+		assert.Zero(t, testing.AllocsPerRun(100, func() { m.Match(r) }), f)
+	}
 }
 
 func TestAttributeValues(t *testing.T) {
