@@ -27,11 +27,11 @@
 //
 // # Queries
 //
-// Pushdown accepts comparisons that an index answers exactly (eq, sw and
-// the ordering operators on an indexed attribute) combined with and/or, and
-// sorts on a single indexed, required, single-valued attribute. Query turns
-// the pushed filter into index range scans, intersected and united by record
-// id, and walks the sort index from the cursor position. Anything it is
-// handed beyond that is still answered correctly, by evaluating the filter,
-// compiled by query.Compile, on each candidate record.
+// Pushdown accepts every filter, and sorts on a single indexed, required,
+// single-valued attribute. Query turns the comparisons an index answers
+// exactly (eq, sw and the ordering operators on an indexed attribute),
+// combined with and/or, into index range scans, intersected and united by
+// record id, and walks the sort index from the cursor position. The rest of
+// the filter, compiled once by query.Compile, is checked on each row those
+// scans find, or on every row when they find none to narrow it.
 package memory

@@ -572,11 +572,7 @@ func TestPushdown(t *testing.T) {
 		`title pr`, `title eq null`, `active ne true`, `emails.type eq "work"`,
 		`emails[value eq "a@b.c"]`, `not (userName eq "x")`,
 	} {
-		e := bind(t, schema, f)
-		assert.Equal(t, query.Exact, p.Filter(e), f)
-		if vf, ok := e.(*query.ValueFilter); ok {
-			assert.Equal(t, query.Exact, p.Filter(vf.Filter), f)
-		}
+		assert.Equal(t, query.Exact, p.Filter(bind(t, schema, f)), f)
 	}
 
 	sorts := []struct {
@@ -598,6 +594,7 @@ func TestPushdown(t *testing.T) {
 	}
 
 	undefined := s.Pushdown("widgets")
+	assert.Equal(t, query.Unsupported, undefined.Filter(bind(t, schema, `userName eq "x"`)))
 	assert.True(t, undefined.Sort(nil))
 	byName, err := query.ParseSort("userName", schema)
 	require.NoError(t, err)
@@ -638,4 +635,28 @@ func TestExplain(t *testing.T) {
 
 func TestCapabilities(t *testing.T) {
 	assert.Equal(t, backend.Capabilities{}, memory.New().Capabilities())
+}
+
+// TestMalformedFilter checks that an and/or node missing a side matches
+// nothing, as query.Eval says, even beside a comparison an index answers:
+// the store must not take the indexed side for the whole.
+func TestMalformedFilter(t *testing.T) {
+	ctx := context.Background()
+	s := newStore(t)
+	schema := testSchema()
+	_, err := s.Create(ctx, "acme", kindName, "u1", user("ann", "ann@example.com"))
+	require.NoError(t, err)
+	leaf := bind(t, schema, `userName eq "ann"`)
+	for name, f := range map[string]query.Expr{
+		"and, no right": &query.And{Left: leaf},
+		"and, no left":  &query.And{Right: leaf},
+		"or, no right":  &query.Or{Left: leaf},
+	} {
+		q := backend.Query{Kind: kindName, Filter: f}
+		assert.Empty(t, collect(t, s.Query(ctx, "acme", q)), name)
+		n, err := s.Count(ctx, "acme", q)
+		require.NoError(t, err, name)
+		assert.Zero(t, n, name)
+		assert.False(t, query.Compile(f).Match(user("ann", "ann@example.com")), name)
+	}
 }

@@ -9,14 +9,14 @@ import (
 // sorts). Every filter is answered exactly: what the indexes of the kind
 // do not answer, the store evaluates on the rows it holds, compiled once
 // per prepared query, so a scan never hands its caller a record only for
-// it to be thrown away. For a kind that is not defined it accepts only the
-// id order.
+// it to be thrown away. For a kind that is not defined it accepts no
+// filter and only the id order.
 func (s *Store) Pushdown(kind string) query.Pushdown {
-	var indexes []backend.CompiledIndex
-	if kd := (*s.kinds.Load())[kind]; kd != nil {
-		indexes = kd.indexes
+	kd := (*s.kinds.Load())[kind]
+	if kd == nil {
+		return backend.IndexPushdown(nil)
 	}
-	return everyFilter{backend.IndexPushdown(indexes)}
+	return everyFilter{backend.IndexPushdown(kd.indexes)}
 }
 
 // everyFilter is a pushdown that runs every filter exactly.

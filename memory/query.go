@@ -93,7 +93,8 @@ func (kd *kindDef) plan(e query.Expr) (a *access, residual query.Expr) {
 			return &access{leaf: l}, nil
 		}
 	case *query.And:
-		if n == nil {
+		if n == nil || n.Left == nil || n.Right == nil {
+			// Matches nothing (query.Eval): left to the check.
 			return nil, e
 		}
 		l, lr := kd.plan(n.Left)
@@ -107,7 +108,8 @@ func (kd *kindDef) plan(e query.Expr) (a *access, residual query.Expr) {
 			return r, and(n.Left, rr)
 		}
 	case *query.Or:
-		if n == nil {
+		if n == nil || n.Left == nil || n.Right == nil {
+			// Matches nothing (query.Eval): left to the check.
 			return nil, e
 		}
 		l, lr := kd.plan(n.Left)
@@ -163,7 +165,7 @@ func (s *Store) Prepare(q backend.Query) backend.Query {
 // prepare returns q's prepared plan when Prepare made it for kd and q's
 // filter and sort, and a new one otherwise.
 func (kd *kindDef) prepare(q *backend.Query) *prepared {
-	if p, ok := q.Prepared.(*prepared); ok && p.kd == kd && p.filter == q.Filter && sameSort(p.sort, q.Sort) {
+	if p, ok := kd.prepared(q); ok && sameSort(p.sort, q.Sort) {
 		return p
 	}
 	p := &prepared{kd: kd, filter: q.Filter, sort: q.Sort}
@@ -173,6 +175,14 @@ func (kd *kindDef) prepare(q *backend.Query) *prepared {
 		p.m = query.Compile(p.rest)
 	}
 	return p
+}
+
+// prepared returns q's prepared plan when Prepare made it for kd and q's
+// filter, whatever its sort: what Count needs, since a count is the same
+// in any order.
+func (kd *kindDef) prepared(q *backend.Query) (*prepared, bool) {
+	p, ok := q.Prepared.(*prepared)
+	return p, ok && p.kd == kd && p.filter == q.Filter
 }
 
 // sameSort reports whether a and b are the same slice.
@@ -666,7 +676,10 @@ func (s *Store) Count(ctx context.Context, tenant string, q backend.Query) (int,
 	if tb == nil {
 		return 0, nil
 	}
-	p := kd.prepare(&q)
+	p, ok := kd.prepared(&q)
+	if !ok {
+		p = kd.prepare(&q)
+	}
 	a, exact := p.a, p.exact
 	if a == nil && exact {
 		return tb.len(), nil
