@@ -14,7 +14,9 @@ type Matcher struct {
 }
 
 // Compile compiles the bound filter e for Match. A nil e matches every
-// resource; a node that was not bound by Bind matches nothing.
+// resource; a node that was not bound by Bind matches nothing. The filter
+// is read once, here: a node changed afterwards is not seen by the
+// Matcher, so compile again after changing one.
 func Compile(e Expr) *Matcher {
 	if e == nil {
 		return &Matcher{}
@@ -68,10 +70,8 @@ func compile(e Expr) func(any) bool {
 		segs := n.Attr.rel
 		if n.Value.Kind == KindNull {
 			// eq null is not pr, ne null is pr.
-			subs, want := subsOf(n.Attr.def), n.Op == OpNe
-			return func(ctx any) bool {
-				return walk(ctx, segs, true, func(x any) bool { return nonEmpty(x, subs) }) == want
-			}
+			pr, want := presentLeaf(n.Attr.def), n.Op == OpNe
+			return func(ctx any) bool { return walk(ctx, segs, true, pr) == want }
 		}
 		leaf := n.leaf()
 		return func(ctx any) bool { return walk(ctx, segs, true, leaf) }
@@ -79,10 +79,8 @@ func compile(e Expr) func(any) bool {
 		if n == nil || n.Attr == nil || len(n.Attr.rel) == 0 {
 			return never
 		}
-		segs, subs := n.Attr.rel, subsOf(n.Attr.def)
-		return func(ctx any) bool {
-			return walk(ctx, segs, true, func(x any) bool { return nonEmpty(x, subs) })
-		}
+		segs, pr := n.Attr.rel, presentLeaf(n.Attr.def)
+		return func(ctx any) bool { return walk(ctx, segs, true, pr) }
 	case *ValueFilter:
 		if n == nil || n.Attr == nil || len(n.Attr.rel) == 0 || n.Filter == nil {
 			return never
@@ -91,6 +89,13 @@ func compile(e Expr) func(any) bool {
 		return func(ctx any) bool { return walk(ctx, segs, false, f) }
 	}
 	return never
+}
+
+// presentLeaf returns the test of one value of the attribute declared by
+// def (nil under claims) for pr: whether it is non-empty.
+func presentLeaf(def *AttrDef) func(any) bool {
+	subs := subsOf(def)
+	return func(v any) bool { return nonEmpty(v, subs) }
 }
 
 // leaf returns the test of one scalar data value against the literal of
