@@ -88,6 +88,10 @@ func split(e Expr, p Pushdown) (pushed Expr, sup Support, resid Expr) {
 	case nil:
 		return nil, Exact, nil
 	case *And:
+		if n == nil || n.Left == nil || n.Right == nil {
+			// Matches nothing (Eval): left to the residual.
+			return nil, Unsupported, e
+		}
 		lp, ls, lr := split(n.Left, p)
 		rp, rs, rr := split(n.Right, p)
 		switch {
@@ -112,6 +116,9 @@ func split(e Expr, p Pushdown) (pushed Expr, sup Support, resid Expr) {
 		}
 		return pushed, sup, resid
 	case *Or:
+		if n == nil || n.Left == nil || n.Right == nil {
+			return nil, Unsupported, e
+		}
 		lp, ls, _ := split(n.Left, p)
 		rp, rs, _ := split(n.Right, p)
 		if lp == nil || rp == nil {

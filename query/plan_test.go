@@ -173,3 +173,27 @@ func TestPlanProperty(t *testing.T) {
 		}
 	}
 }
+
+// TestPlanMalformed checks that planning an and/or node missing a side, or
+// a typed nil one, neither panics nor pushes its other side as the whole:
+// Eval says such a node matches nothing, and so must the plan.
+func TestPlanMalformed(t *testing.T) {
+	users := fxUsers()
+	leaf := mustBind(t, `userName eq "alice"`)
+	for _, e := range []Expr{
+		&And{Left: leaf}, &And{Right: leaf}, &Or{Left: leaf}, &Or{Right: leaf},
+		(*And)(nil), (*Or)(nil), &And{Left: leaf, Right: &Or{Left: leaf}},
+		&Or{Left: leaf, Right: &And{Right: leaf}},
+	} {
+		for seed := range uint64(8) {
+			p := hashPushdown{seed: seed}
+			var pl Plan
+			require.NotPanics(t, func() { pl = PlanQuery(e, nil, p) }, "%#v", e)
+			for _, u := range users {
+				want := Eval(e, u)
+				assert.Equal(t, want, Eval(pl.Pushed, u) && Eval(pl.Residual, u), "%#v on %s: %s", e, fxID(u), pl)
+				assert.Equal(t, want, simulate(pl.Pushed, p, u) && Eval(pl.Residual, u), "%#v on %s: %s", e, fxID(u), pl)
+			}
+		}
+	}
+}
