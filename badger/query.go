@@ -151,11 +151,11 @@ func (x *runner) query(q backend.Query) error {
 			return err
 		}
 	}
-	var m *query.Matcher
+	var m *query.Matcher // nil, matching every record, when the plan is exact
 	if !exact {
 		m = query.Compile(q.Filter)
 	}
-	match := func(doc backend.Document) bool { return exact || m.Match(doc) }
+	match := func(doc backend.Document) bool { return m.Match(doc) }
 	if len(q.Sort) == 0 {
 		if set != nil {
 			return x.byIDs(set, q.After, q.Reverse, match)

@@ -27,7 +27,7 @@ func (s *Store) Explain(tenant string, q backend.Query) string {
 	}
 	var b strings.Builder
 	p := kd.prepare(&q)
-	a, exact := p.a, p.exact
+	a, exact := p.a, p.rest == nil
 	switch {
 	case a == nil && q.Filter == nil:
 		b.WriteString("scan " + q.Kind)

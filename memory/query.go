@@ -75,66 +75,51 @@ type access struct {
 
 // plan returns how to narrow e with the indexes, or nil when e needs a
 // scan, and the residual: what the rows the access finds must still be
-// checked against (nil when the access answers e exactly). A nil e is
-// exact with no access: every row. Every way a run uses an access (its
-// rows collected, or each row tested with matches) keeps exactly the rows
-// in its ranges, so the residual of a conjunction leaves out the
-// comparisons its ranges answer: `emails.value eq "x" and status ne
-// "deleted"` checks only the status of the one row the index finds.
-func (kd *kindDef) plan(e query.Expr) (a *access, residual query.Expr) {
-	switch n := e.(type) {
-	case nil:
-		return nil, nil
-	case *query.Compare:
-		if n == nil {
-			return nil, e
-		}
-		if l, ok := kd.leaf(n); ok {
-			return &access{leaf: l}, nil
-		}
-	case *query.And:
-		if n == nil || n.Left == nil || n.Right == nil {
-			// Matches nothing (query.Eval): left to the check.
-			return nil, e
-		}
-		l, lr := kd.plan(n.Left)
-		r, rr := kd.plan(n.Right)
-		switch {
-		case l != nil && r != nil:
-			return &access{and: true, l: l, r: r}, and(lr, rr)
-		case l != nil:
-			return l, and(lr, n.Right)
-		case r != nil:
-			return r, and(n.Left, rr)
-		}
-	case *query.Or:
-		if n == nil || n.Left == nil || n.Right == nil {
-			// Matches nothing (query.Eval): left to the check.
-			return nil, e
-		}
-		l, lr := kd.plan(n.Left)
-		r, rr := kd.plan(n.Right)
-		if l != nil && r != nil {
-			// A row found by one side need not satisfy the other, so an
-			// inexact side leaves the whole disjunction to check.
-			if lr == nil && rr == nil {
-				return &access{l: l, r: r}, nil
-			}
-			return &access{l: l, r: r}, e
-		}
+// checked against (nil when the access answers e exactly, as for a nil e:
+// every row). query.PlanQuery splits e between what the indexes answer
+// exactly and the rest. Every way a run uses an access (its rows
+// collected, or each row tested with matches) keeps exactly the rows in
+// its ranges, so `emails.value eq "x" and status ne "deleted"` checks only
+// the status of the one row the index finds.
+func (kd *kindDef) plan(e query.Expr) (*access, query.Expr) {
+	pl := query.PlanQuery(e, nil, backend.IndexPushdown(kd.indexes))
+	if a, ok := kd.access(pl.Pushed); ok {
+		return a, pl.Residual
 	}
 	return nil, e
 }
 
-// and is the conjunction of two residuals, either of which may be nil.
-func and(l, r query.Expr) query.Expr {
-	switch {
-	case l == nil:
-		return r
-	case r == nil:
-		return l
+// access returns the index ranges that select exactly the rows matching
+// e, an and/or of comparisons an index answers (what query.PlanQuery
+// pushes to backend.IndexPushdown), or nil for a nil e. It reports false
+// for anything else.
+func (kd *kindDef) access(e query.Expr) (*access, bool) {
+	switch n := e.(type) {
+	case nil:
+		return nil, true
+	case *query.Compare:
+		l, ok := kd.leaf(n)
+		return &access{leaf: l}, ok
+	case *query.And:
+		if n != nil {
+			return kd.pair(true, n.Left, n.Right)
+		}
+	case *query.Or:
+		if n != nil {
+			return kd.pair(false, n.Left, n.Right)
+		}
 	}
-	return &query.And{Left: l, Right: r}
+	return nil, false
+}
+
+// pair returns the intersection (and) or union of the accesses of l and r.
+func (kd *kindDef) pair(and bool, l, r query.Expr) (*access, bool) {
+	la, lok := kd.access(l)
+	ra, rok := kd.access(r)
+	if !lok || !rok || la == nil || ra == nil {
+		return nil, false
+	}
+	return &access{and: and, l: la, r: ra}, true
 }
 
 var _ backend.Preparer = (*Store)(nil)
@@ -145,9 +130,8 @@ type prepared struct {
 	kd     *kindDef
 	filter query.Expr
 	sort   query.Sort
-	a      *access // see plan
-	exact  bool
-	rest   query.Expr     // the plan's residual; nil when exact
+	a      *access        // see plan
+	rest   query.Expr     // the plan's residual; nil when a answers the filter exactly
 	m      *query.Matcher // rest compiled
 }
 
@@ -170,8 +154,7 @@ func (kd *kindDef) prepare(q *backend.Query) *prepared {
 	}
 	p := &prepared{kd: kd, filter: q.Filter, sort: q.Sort}
 	p.a, p.rest = kd.plan(q.Filter)
-	p.exact = p.rest == nil
-	if !p.exact {
+	if p.rest != nil {
 		p.m = query.Compile(p.rest)
 	}
 	return p
@@ -416,8 +399,8 @@ type run struct {
 }
 
 func (r *run) exec() {
-	a, exact := r.p.a, r.p.exact
-	r.check = !exact
+	a := r.p.a
+	r.check = r.p.rest != nil
 	var (
 		cand []*row
 		have bool // cand holds the candidate rows, in id order
@@ -680,7 +663,7 @@ func (s *Store) Count(ctx context.Context, tenant string, q backend.Query) (int,
 	if !ok {
 		p = kd.prepare(&q)
 	}
-	a, exact := p.a, p.exact
+	a, exact := p.a, p.rest == nil
 	if a == nil && exact {
 		return tb.len(), nil
 	}
@@ -714,7 +697,7 @@ func (s *Store) Count(ctx context.Context, tenant string, q backend.Query) (int,
 				return false
 			}
 		}
-		if (a == nil || a.matches(it.r)) && (exact || p.m.Match(it.r.rec.Doc)) {
+		if (a == nil || a.matches(it.r)) && p.m.Match(it.r.rec.Doc) {
 			n++
 		}
 		return true

@@ -503,8 +503,7 @@ func stringOf(v any) (string, bool) {
 // the declaration of the attribute (nil under claims), needed to look into
 // complex values handed out as a Resource, whose members cannot be listed.
 func present(v any, segs []seg, def *AttrDef) bool {
-	subs := subsOf(def)
-	return walk(v, segs, true, func(x any) bool { return nonEmpty(x, subs) })
+	return walk(v, segs, true, presentLeaf(def))
 }
 
 // subsOf returns the sub-attributes of a declaration, nil for none.
