@@ -23,25 +23,29 @@ const (
 	lastLevel = 64 / hashBits // the level of collision nodes
 )
 
-// hnode is a node of a hash trie: used marks its slots in use and sub,
-// among them, those holding a child; slots holds them in slot order. A
-// child node is kept in its parent's slot, so that a lookup reads one
-// array per level. A collision node (at lastLevel) keeps its items in
-// slots alone. The zero hnode is an empty trie.
+// hnode is a node of a hash trie. The bits of items mark the slots
+// holding an item and those of subs the slots holding a child (never
+// both); items holds the items and kids the children, each in slot order.
+// Items and children live in separate arrays so that an item takes the
+// 24 bytes of a key and a row rather than the size of a node, which a
+// large trie holds one of per key: most slots are items. A child node is
+// kept in its parent's array, so that a lookup reads one array per level.
+// A collision node (at lastLevel) keeps its items in item alone. The zero
+// hnode is an empty trie.
 type hnode struct {
-	used, sub uint32
-	slots     []hslot
+	items, subs uint32
+	item        []hitem
+	kids        []hnode
 }
 
-// hslot is a slot of a node: an item (a key and its row) or a child.
-type hslot struct {
-	key  string
-	r    *row
-	node hnode
+// hitem is an item of a trie: a key and its row.
+type hitem struct {
+	key string
+	r   *row
 }
 
-// item returns a slot holding an item.
-func item(key string, r *row) hslot { return hslot{key: key, r: r} }
+// empty reports whether n holds nothing.
+func (n *hnode) empty() bool { return len(n.item) == 0 && len(n.kids) == 0 }
 
 // hashOf is the hash of a trie key: seed is the store's, so that the
 // shape of the trie cannot be chosen by whoever chooses the keys.
@@ -55,7 +59,7 @@ func rank(set, bit uint32) int { return bits.OnesCount32(set & (bit - 1)) }
 
 // hget returns the row of key, or nil.
 func hget(n hnode, seed maphash.Seed, key string) *row {
-	if len(n.slots) == 0 {
+	if n.empty() {
 		return nil
 	}
 	return find(n, hashOf(seed, key), key)
@@ -63,23 +67,23 @@ func hget(n hnode, seed maphash.Seed, key string) *row {
 
 // find returns the row of key, whose hash is h, below n.
 func find(n hnode, h uint64, key string) *row {
+	p := &n
 	for level := 0; level < lastLevel; level++ {
 		bit := slot(h, level)
-		if n.used&bit == 0 {
-			return nil
-		}
-		s := &n.slots[rank(n.used, bit)]
-		if n.sub&bit == 0 {
-			if s.key == key {
-				return s.r
+		if p.items&bit != 0 {
+			if it := &p.item[rank(p.items, bit)]; it.key == key {
+				return it.r
 			}
 			return nil
 		}
-		n = s.node
+		if p.subs&bit == 0 {
+			return nil
+		}
+		p = &p.kids[rank(p.subs, bit)]
 	}
-	for i := range n.slots {
-		if n.slots[i].key == key {
-			return n.slots[i].r
+	for i := range p.item {
+		if p.item[i].key == key {
+			return p.item[i].r
 		}
 	}
 	return nil
@@ -89,42 +93,54 @@ func find(n hnode, h uint64, key string) *row {
 // changes no array that e does not own (none when e is nil).
 func hput(e *edit, n hnode, seed maphash.Seed, key string, r *row) hnode {
 	hash := func(k string) uint64 { return hashOf(seed, k) }
-	return put(e, n, hash, 0, hash(key), item(key, r))
+	return put(e, n, hash, 0, hash(key), hitem{key: key, r: r})
 }
 
 // put sets it, an item whose key's hash is h, below n at level. The hash
 // of a key already in n is computed again, with hash, when it must move
 // down.
-func put(e *edit, n hnode, hash func(string) uint64, level int, h uint64, it hslot) hnode {
+func put(e *edit, n hnode, hash func(string) uint64, level int, h uint64, it hitem) hnode {
+	items, kids := e.arenas()
 	if level == lastLevel {
-		for i := range n.slots {
-			if n.slots[i].key == it.key {
-				return hnode{slots: e.replaceAt(n.slots, i, it)}
+		for i := range n.item {
+			if n.item[i].key == it.key {
+				return hnode{item: items.replaceAt(n.item, i, it)}
 			}
 		}
-		return hnode{slots: e.insertAt(n.slots, len(n.slots), it)}
+		return hnode{item: items.insertAt(n.item, len(n.item), it)}
 	}
 	bit := slot(h, level)
-	i := rank(n.used, bit)
 	switch {
-	case n.used&bit == 0:
-		return hnode{used: n.used | bit, sub: n.sub, slots: e.insertAt(n.slots, i, it)}
-	case n.sub&bit != 0:
-		child := put(e, n.slots[i].node, hash, level+1, h, it)
-		return hnode{used: n.used, sub: n.sub, slots: e.replaceAt(n.slots, i, hslot{node: child})}
-	case n.slots[i].key == it.key:
-		return hnode{used: n.used, sub: n.sub, slots: e.replaceAt(n.slots, i, it)}
+	case n.subs&bit != 0:
+		j := rank(n.subs, bit)
+		child := put(e, n.kids[j], hash, level+1, h, it)
+		n.kids = kids.replaceAt(n.kids, j, child)
+		return n
+	case n.items&bit == 0:
+		n.items |= bit
+		n.item = items.insertAt(n.item, rank(n.items, bit), it)
+		return n
 	}
-	// Two keys in one slot: both move one level down.
-	old := n.slots[i]
+	i := rank(n.items, bit)
+	if n.item[i].key == it.key {
+		n.item = items.replaceAt(n.item, i, it)
+		return n
+	}
+	// Two keys in one slot: both move one level down, into a new child.
+	old := n.item[i]
 	down := put(e, hnode{}, hash, level+1, hash(old.key), old)
-	return hnode{used: n.used, sub: n.sub | bit, slots: e.replaceAt(n.slots, i, hslot{node: put(e, down, hash, level+1, h, it)})}
+	down = put(e, down, hash, level+1, h, it)
+	n.item = items.deleteAt(n.item, i)
+	n.items &^= bit
+	n.subs |= bit
+	n.kids = kids.insertAt(n.kids, rank(n.subs, bit), down)
+	return n
 }
 
 // hdel returns a trie holding what n holds without key. It changes no
 // array that e does not own (none when e is nil).
 func hdel(e *edit, n hnode, seed maphash.Seed, key string) hnode {
-	if len(n.slots) == 0 {
+	if n.empty() {
 		return n
 	}
 	out, _ := del(e, n, 0, hashOf(seed, key), key)
@@ -136,47 +152,54 @@ func hdel(e *edit, n hnode, seed maphash.Seed, key string) hnode {
 // folded into its parent's slot, so the trie keeps the shape its keys
 // alone give.
 func del(e *edit, n hnode, level int, h uint64, key string) (hnode, bool) {
+	items, kids := e.arenas()
 	if level == lastLevel {
-		for i := range n.slots {
-			if n.slots[i].key == key {
-				return hnode{slots: e.deleteAt(n.slots, i)}, true
+		for i := range n.item {
+			if n.item[i].key == key {
+				return hnode{item: items.deleteAt(n.item, i)}, true
 			}
 		}
 		return n, false
 	}
 	bit := slot(h, level)
-	if n.used&bit == 0 {
-		return n, false
-	}
-	i := rank(n.used, bit)
-	if n.sub&bit == 0 {
-		if n.slots[i].key != key {
+	if n.items&bit != 0 {
+		i := rank(n.items, bit)
+		if n.item[i].key != key {
 			return n, false
 		}
-		return hnode{used: n.used &^ bit, sub: n.sub, slots: e.deleteAt(n.slots, i)}, true
+		n.item = items.deleteAt(n.item, i)
+		n.items &^= bit
+		return n, true
 	}
-	child, ok := del(e, n.slots[i].node, level+1, h, key)
+	if n.subs&bit == 0 {
+		return n, false
+	}
+	j := rank(n.subs, bit)
+	child, ok := del(e, n.kids[j], level+1, h, key)
 	switch {
 	case !ok:
 		return n, false
-	case len(child.slots) == 0:
-		return hnode{used: n.used &^ bit, sub: n.sub &^ bit, slots: e.deleteAt(n.slots, i)}, true
-	case len(child.slots) == 1 && child.sub == 0:
+	case child.empty():
+		n.kids = kids.deleteAt(n.kids, j)
+		n.subs &^= bit
+	case len(child.item) == 1 && len(child.kids) == 0:
 		// The child's one item moves up into this slot.
-		return hnode{used: n.used, sub: n.sub &^ bit, slots: e.replaceAt(n.slots, i, child.slots[0])}, true
+		items.drop(child.item)
+		n.kids = kids.deleteAt(n.kids, j)
+		n.subs &^= bit
+		n.items |= bit
+		n.item = items.insertAt(n.item, rank(n.items, bit), child.item[0])
+	default:
+		n.kids = kids.replaceAt(n.kids, j, child)
 	}
-	return hnode{used: n.used, sub: n.sub, slots: e.replaceAt(n.slots, i, hslot{node: child})}, true
+	return n, true
 }
 
 // hlen returns the number of items in the trie.
 func hlen(n hnode) int {
-	k := 0
-	for i := range n.slots {
-		if n.slots[i].r != nil {
-			k++
-		} else {
-			k += hlen(n.slots[i].node)
-		}
+	k := len(n.item)
+	for i := range n.kids {
+		k += hlen(n.kids[i])
 	}
 	return k
 }
@@ -187,77 +210,94 @@ func hlen(n hnode) int {
 // batch) copies each array on its path once rather than once per change.
 // A nil *edit owns nothing: every change copies.
 type edit struct {
-	owned map[*hslot]struct{}
+	items arena[hitem]
+	kids  arena[hnode]
 }
 
 // newEdit returns an edit owning nothing yet.
-func newEdit() *edit { return &edit{owned: map[*hslot]struct{}{}} }
+func newEdit() *edit { return &edit{items: arena[hitem]{}, kids: arena[hnode]{}} }
 
-// owns reports whether s's array was allocated by e.
-func (e *edit) owns(s []hslot) bool {
-	if e == nil || cap(s) == 0 {
+// arenas returns the arrays e owns, of items and of nodes: nil arenas,
+// owning nothing, when e is nil.
+func (e *edit) arenas() (arena[hitem], arena[hnode]) {
+	if e == nil {
+		return nil, nil
+	}
+	return e.items, e.kids
+}
+
+// arena is the set of arrays of T an edit allocated, by the address of
+// their first element. A nil arena owns nothing and allocates arrays it
+// does not keep.
+type arena[T any] map[*T]struct{}
+
+// owns reports whether s's array was allocated by a.
+func (a arena[T]) owns(s []T) bool {
+	if a == nil || cap(s) == 0 {
 		return false
 	}
-	_, ok := e.owned[&s[:1][0]]
+	_, ok := a[&s[:1][0]]
 	return ok
 }
 
-// drop forgets s, which the caller replaces: an array e owns is reachable
-// from nowhere else, so e must not keep it alive until it is done.
-func (e *edit) drop(s []hslot) {
-	if e.owns(s) {
-		delete(e.owned, &s[:1][0])
+// drop forgets s, which the caller replaces: an array a owns is reachable
+// from nowhere else, so a must not keep it alive until the edit is done.
+func (a arena[T]) drop(s []T) {
+	if a.owns(s) {
+		delete(a, &s[:1][0])
 	}
 }
 
-// alloc returns a new array of n slots (n > 0), owned by e. It has no
+// alloc returns a new array of n elements (n > 0), owned by a. It has no
 // room to spare, which the published trie would keep: an insert still
 // copies, but the full nodes near the root, which a batch changes in
 // every step, are changed in place.
-func (e *edit) alloc(n int) []hslot {
-	s := make([]hslot, n)
-	if e != nil {
-		e.owned[&s[0]] = struct{}{}
+func (a arena[T]) alloc(n int) []T {
+	s := make([]T, n)
+	if a != nil {
+		a[&s[0]] = struct{}{}
 	}
 	return s
 }
 
 // insertAt returns a new array: s with v inserted at i.
-func (e *edit) insertAt(s []hslot, i int, v hslot) []hslot {
-	e.drop(s)
-	out := e.alloc(len(s) + 1)
+func (a arena[T]) insertAt(s []T, i int, v T) []T {
+	a.drop(s)
+	out := a.alloc(len(s) + 1)
 	copy(out, s[:i])
 	out[i] = v
 	copy(out[i+1:], s[i:])
 	return out
 }
 
-// replaceAt returns s with v at i: s itself when e owns it, else a copy.
-func (e *edit) replaceAt(s []hslot, i int, v hslot) []hslot {
-	if e.owns(s) {
+// replaceAt returns s with v at i: s itself when a owns it, else a copy.
+func (a arena[T]) replaceAt(s []T, i int, v T) []T {
+	if a.owns(s) {
 		s[i] = v
 		return s
 	}
-	out := e.alloc(len(s))
+	out := a.alloc(len(s))
 	copy(out, s)
 	out[i] = v
 	return out
 }
 
 // deleteAt returns s without its element i, or nil when that leaves it
-// empty: s itself when e owns it, else a new array.
-func (e *edit) deleteAt(s []hslot, i int) []hslot {
+// empty: s itself when a owns it, else a new array.
+func (a arena[T]) deleteAt(s []T, i int) []T {
 	if len(s) == 1 {
-		e.drop(s)
+		a.drop(s)
 		return nil
 	}
-	if e.owns(s) {
-		// The last slot, now past the end, must not keep its row alive.
+	if a.owns(s) {
+		// The last element, now past the end, must not keep its rows
+		// alive.
+		var zero T
 		copy(s[i:], s[i+1:])
-		s[len(s)-1] = hslot{}
+		s[len(s)-1] = zero
 		return s[:len(s)-1]
 	}
-	out := e.alloc(len(s) - 1)
+	out := a.alloc(len(s) - 1)
 	copy(out, s[:i])
 	copy(out[i:], s[i+1:])
 	return out

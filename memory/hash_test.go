@@ -71,7 +71,7 @@ func testHashTrie(t *testing.T, n int, hash func(string) uint64, batched bool) {
 			delete(want, k)
 		} else {
 			r := &row{rec: backend.Record{ID: k, Version: int64(step)}}
-			root = put(e, root, hash, 0, hash(k), item(k, r))
+			root = put(e, root, hash, 0, hash(k), hitem{key: k, r: r})
 			want[k] = r
 		}
 	}
@@ -82,7 +82,7 @@ func testHashTrie(t *testing.T, n int, hash func(string) uint64, batched bool) {
 			k := fmt.Sprintf("k%d", i)
 			assert.Same(t, v.want[k], find(v.root, hash(k), k), "key %s", k)
 		}
-		assertCanonical(t, v.root, 0, true)
+		assertCanonical(t, v.root, hash, 0, true)
 	}
 	// Deleting everything leaves an empty trie.
 	keys := make([]string, 0, len(want))
@@ -124,34 +124,48 @@ func clone(m map[string]*row) map[string]*row {
 }
 
 // assertCanonical checks a node's invariants: the bitmaps match the
-// slots, children are marked in sub, and no child is empty or a lone item
-// (which belongs in its parent's slot).
-func assertCanonical(t *testing.T, n hnode, level int, root bool) {
+// arrays and mark no slot twice, every key lies in the slot its hash
+// chooses, in slot order, and no child is empty or a lone item (which
+// belongs in its parent's slot).
+func assertCanonical(t *testing.T, n hnode, hash func(string) uint64, level int, root bool) {
 	t.Helper()
 	if level == lastLevel {
-		assert.NotEmpty(t, n.slots)
-		assert.Zero(t, n.used|n.sub)
-		for _, s := range n.slots {
-			assert.NotNil(t, s.r)
+		assert.NotEmpty(t, n.item)
+		assert.Zero(t, n.items|n.subs)
+		assert.Empty(t, n.kids)
+		for _, it := range n.item {
+			assert.NotNil(t, it.r)
 		}
 		return
 	}
-	assert.Zero(t, n.sub&^n.used)
-	assert.Len(t, n.slots, bits.OnesCount32(n.used))
+	assert.Zero(t, n.items&n.subs)
+	assert.Len(t, n.item, bits.OnesCount32(n.items))
+	assert.Len(t, n.kids, bits.OnesCount32(n.subs))
 	if !root {
-		assert.False(t, n.sub == 0 && len(n.slots) <= 1, "a child at level %d that should be folded", level)
+		assert.False(t, len(n.kids) == 0 && len(n.item) <= 1, "a child at level %d that should be folded", level)
 	}
-	for i, s := range n.slots {
-		// The bit of slot i is the i-th set bit of used.
-		bit := uint32(1) << nthBit(n.used, i)
-		if n.sub&bit != 0 {
-			assert.Nil(t, s.r)
-			assertCanonical(t, s.node, level+1, false)
-		} else {
-			assert.NotNil(t, s.r)
-			assert.Zero(t, s.node)
+	for i, it := range n.item {
+		assert.NotNil(t, it.r)
+		assert.Equal(t, uint32(1)<<nthBit(n.items, i), slot(hash(it.key), level), "item %s at level %d", it.key, level)
+	}
+	for j, k := range n.kids {
+		for _, key := range trieKeys(k) {
+			assert.Equal(t, uint32(1)<<nthBit(n.subs, j), slot(hash(key), level), "key %s below level %d", key, level)
 		}
+		assertCanonical(t, k, hash, level+1, false)
 	}
+}
+
+// trieKeys returns the keys below n.
+func trieKeys(n hnode) []string {
+	var keys []string
+	for _, it := range n.item {
+		keys = append(keys, it.key)
+	}
+	for _, k := range n.kids {
+		keys = append(keys, trieKeys(k)...)
+	}
+	return keys
 }
 
 // nthBit returns the position of the i-th set bit of x.

@@ -272,7 +272,7 @@ func (t *table) ascend(l leaf, visit func(*row) bool) {
 // holding it (nil for none), found through the index's hash trie, and
 // whether it is.
 func (t *table) holder(l leaf) (w *row, ok bool) {
-	if !l.point || len(t.unique[l.ix].slots) == 0 {
+	if !l.point || t.unique[l.ix].empty() {
 		return nil, false
 	}
 	return t.owner(l.ix, l.lo), true
