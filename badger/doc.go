@@ -60,12 +60,14 @@
 // Pushdown and Explain describe what runs on the indexes: eq, sw and
 // range comparisons on an indexed attribute, combined with and/or, become
 // index scans whose record ids are intersected or united; whatever else a
-// filter holds is evaluated with query.Eval on the records, so every
-// filter gets the evaluator's answer. A sort on one indexed, required
-// attribute walks that index forwards or backwards from the cursor
-// position, ties broken by id; a small set of candidates is instead
-// fetched and sorted in memory. A Query reads one badger transaction, a
-// consistent snapshot however slowly its consumer goes.
+// filter holds is evaluated on the records with the filter compiled by
+// query.Compile, so every filter gets the evaluator's answer. A sort on
+// one indexed, required attribute walks that index forwards or backwards
+// from the cursor position, ties broken by id; a small set of candidates
+// is instead fetched and sorted in memory. A Query reads one badger
+// transaction, a consistent snapshot however slowly its consumer goes.
+// The Store is a backend.Preparer: the index plan, the compiled filter
+// and the sort index of a query the directory repeats are made once.
 //
 // Verify checks that the index entries and the records agree.
 //

@@ -136,42 +136,120 @@ func (x *runner) finish() {
 	x.s.gate.RUnlock()
 }
 
-// query runs q and emits its records.
-func (x *runner) query(q backend.Query) error {
-	if len(q.Sort) == 0 {
-		if sp, ok := x.uniquePoint(q.Filter); ok {
-			return x.byUnique(sp, q.After, q.Reverse)
+var _ backend.Preparer = (*Store)(nil)
+
+// prepared is the work of a query that depends only on its kind's
+// definition, its filter and its sort, made once by Prepare for a query
+// that runs many times. It is immutable.
+type prepared struct {
+	kd     *kindDef
+	filter query.Expr
+	sort   query.Sort
+	// point is the span of the filter when isPoint: the filter is one
+	// comparison that a unique index answers with a single key
+	// (emails.value eq "a@x.io"), so at most one record matches, found
+	// with two point reads.
+	point   backend.Span
+	isPoint bool
+	pl      *plan          // the index plan; nil when no index narrows the filter
+	m       *query.Matcher // the filter compiled; nil when pl answers it exactly
+	six     int            // the sort index; -1 when there is no sort, or no index for it
+}
+
+// Prepare returns q with its filter's index plan, its compiled filter and
+// its sort index in q.Prepared, for Query and Count to reuse. They depend
+// only on the kind's definition, the filter and the sort, never on a
+// tenant's data.
+func (s *Store) Prepare(q backend.Query) backend.Query {
+	if kd := (*s.kinds.Load())[q.Kind]; kd != nil {
+		q.Prepared = kd.prepare(&q)
+	}
+	return q
+}
+
+// prepare returns q's prepared work when Prepare made it for kd and q's
+// filter and sort, and new work otherwise.
+func (kd *kindDef) prepare(q *backend.Query) *prepared {
+	if p, ok := kd.prepared(q); ok && sameSort(p.sort, q.Sort) {
+		return p
+	}
+	p := &prepared{kd: kd, filter: q.Filter, sort: q.Sort, six: -1}
+	p.point, p.isPoint = kd.uniquePoint(q.Filter)
+	pl, exact := kd.compile(q.Filter)
+	p.pl = pl
+	if !exact {
+		p.m = query.Compile(q.Filter)
+	}
+	if len(q.Sort) > 0 {
+		if ix, ok := kd.sortIndex(q.Sort); ok {
+			p.six = ix
 		}
 	}
-	pl, exact := x.kd.compile(q.Filter)
+	return p
+}
+
+// prepared returns q's prepared work when Prepare made it for kd and q's
+// filter, whatever its sort.
+func (kd *kindDef) prepared(q *backend.Query) (*prepared, bool) {
+	p, ok := q.Prepared.(*prepared)
+	return p, ok && p.kd == kd && p.filter == q.Filter
+}
+
+// unsorted returns q's prepared work without its sort: what Count needs,
+// since a count is the same in any order.
+func (kd *kindDef) unsorted(q *backend.Query) *prepared {
+	p, ok := kd.prepared(q)
+	if !ok {
+		return kd.prepare(&backend.Query{Kind: q.Kind, Filter: q.Filter})
+	}
+	if len(p.sort) == 0 {
+		return p
+	}
+	c := *p
+	c.sort, c.six = nil, -1
+	return &c
+}
+
+// sameSort reports whether a and b are the same slice.
+func sameSort(a, b query.Sort) bool {
+	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
+}
+
+// query runs q and emits its records.
+func (x *runner) query(q backend.Query) error {
+	return x.run(x.kd.prepare(&q), q.After, q.Reverse)
+}
+
+// run runs a prepared query from the position after (reversed when
+// reverse) and emits its records.
+func (x *runner) run(p *prepared, after *backend.Position, reverse bool) error {
+	if len(p.sort) == 0 && p.isPoint {
+		return x.byUnique(p.point, after, reverse)
+	}
 	var set map[string]struct{}
-	if pl != nil {
+	if p.pl != nil {
 		var err error
-		if set, err = x.ids(pl); err != nil {
+		if set, err = x.ids(p.pl); err != nil {
 			return err
 		}
 	}
-	var m *query.Matcher // nil, matching every record, when the plan is exact
-	if !exact {
-		m = query.Compile(q.Filter)
-	}
-	match := func(doc backend.Document) bool { return m.Match(doc) }
-	if len(q.Sort) == 0 {
+	// A nil Matcher matches every record.
+	match := func(doc backend.Document) bool { return p.m.Match(doc) }
+	if len(p.sort) == 0 {
 		if set != nil {
-			return x.byIDs(set, q.After, q.Reverse, match)
+			return x.byIDs(set, after, reverse, match)
 		}
-		return x.walkRecords(q.After, q.Reverse, match)
+		return x.walkRecords(after, reverse, match)
 	}
-	ix, ok := x.kd.sortIndex(q.Sort)
-	if !ok {
-		return &backend.Error{Op: "query", Kind: q.Kind, Err: backend.ErrUnsupported,
-			Cause: fmt.Errorf("sort %s has no index that lists every record", q.Sort)}
+	if p.six < 0 {
+		return &backend.Error{Op: "query", Kind: x.kd.kind.Name, Err: backend.ErrUnsupported,
+			Cause: fmt.Errorf("sort %s has no index that lists every record", p.sort)}
 	}
-	backward := q.Sort[0].Desc != q.Reverse
+	backward := p.sort[0].Desc != reverse
 	if set != nil && len(set) <= smallSet {
-		return x.sortSet(ix, set, q.After, backward, match)
+		return x.sortSet(p.six, set, after, backward, match)
 	}
-	return x.walkIndex(ix, set, q.After, backward, match)
+	return x.walkIndex(p.six, set, after, backward, match)
 }
 
 // ids returns the ids of the records a plan selects.
@@ -261,13 +339,13 @@ func (x *runner) scanSpan(sp backend.Span, fn func(id string)) error {
 // uniquePoint returns the span of e when e is one comparison that a
 // unique index answers with a single key (emails.value eq "a@x.io"): at
 // most one record matches, and it is found with two point reads.
-func (x *runner) uniquePoint(e query.Expr) (backend.Span, bool) {
+func (kd *kindDef) uniquePoint(e query.Expr) (backend.Span, bool) {
 	c, ok := e.(*query.Compare)
 	if !ok {
 		return backend.Span{}, false
 	}
-	sp, ok := x.kd.leaf(c)
-	if !ok || !sp.Point || !x.kd.indexes[sp.Index].Unique {
+	sp, ok := kd.leaf(c)
+	if !ok || !sp.Point || !kd.indexes[sp.Index].Unique {
 		return backend.Span{}, false
 	}
 	return sp, true
@@ -607,7 +685,7 @@ func (s *Store) Count(ctx context.Context, tenant string, q backend.Query) (int,
 }
 
 func (x *runner) count(q backend.Query) (int, error) {
-	pl, exact := x.kd.compile(q.Filter)
+	p := x.kd.unsorted(&q)
 	switch {
 	case q.Filter == nil:
 		prefix := recordPrefix(x.tenant, x.kd.kind.Name)
@@ -622,18 +700,19 @@ func (x *runner) count(q backend.Query) (int, error) {
 			}
 		}
 		return n, nil
-	case pl != nil && exact:
-		if pl.op == 's' && !x.kd.indexes[pl.span.Index].Attr.Multi {
+	case p.pl != nil && p.m == nil:
+		// The plan answers the filter exactly: count its index entries.
+		if p.pl.op == 's' && !x.kd.indexes[p.pl.span.Index].Attr.Multi {
 			// A single-valued attribute has one entry per record.
 			n := 0
-			err := x.scanSpan(pl.span, func(string) { n++ })
+			err := x.scanSpan(p.pl.span, func(string) { n++ })
 			return n, err
 		}
-		set, err := x.ids(pl)
+		set, err := x.ids(p.pl)
 		return len(set), err
 	}
 	n := 0
 	x.emit = func(backend.Record) bool { n++; return true }
-	err := x.query(backend.Query{Kind: q.Kind, Filter: q.Filter})
+	err := x.run(p, nil, false)
 	return n, err
 }

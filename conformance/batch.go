@@ -103,17 +103,25 @@ type batchEnv struct {
 	w backend.Batcher
 }
 
+// newDocBackend makes a fresh backend with the Batch group's kind
+// defined.
+func (s *suite) newDocBackend(t *testing.T) backend.Backend {
+	t.Helper()
+	b := s.newBackend(t)
+	require.NotNil(t, b, "the backend factory returned nil")
+	require.NoError(t, b.Define(t.Context(), batchKind), "define the batch kind")
+	return b
+}
+
 // newBatchEnv makes a fresh backend for the Batch group, skipping the
 // test when the backend is no backend.Batcher.
 func (s *suite) newBatchEnv(t *testing.T) *batchEnv {
 	t.Helper()
-	b := s.newBackend(t)
-	require.NotNil(t, b, "the backend factory returned nil")
+	b := s.newDocBackend(t)
 	w, ok := b.(backend.Batcher)
 	if !ok {
 		t.Skip("the backend is not a backend.Batcher")
 	}
-	require.NoError(t, b.Define(t.Context(), batchKind), "define the batch kind")
 	return &batchEnv{t: t, b: b, w: w}
 }
 

@@ -55,6 +55,7 @@ func Run(t *testing.T, newBackend func(t *testing.T) backend.Backend) {
 		{"Patch", testPatch},
 		{"Import", testImport},
 		{"Batch", testBatch},
+		{"Prepare", testPrepare},
 		{"BadInputChangesNothing", testBadInput},
 		{"Explain", testExplain},
 		{"Roles", testRoles},

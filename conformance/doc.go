@@ -12,10 +12,14 @@
 // paging under concurrent writes, counts, projection, PATCH, import, and
 // atomicity of refused writes.
 //
-// One group is the exception: Batch drives a backend that implements
-// backend.Batcher directly, with a kind of its own, since it checks what
-// the directory never hands a backend (nil and foreign documents) and the
-// errors as the backend reports them. A backend without batches skips it.
+// Two groups are the exception, and drive the backend directly with a
+// kind of their own. Batch checks a backend that implements
+// backend.Batcher with what the directory never hands a backend (nil and
+// foreign documents) and the errors as the backend reports them; a
+// backend without batches skips it. Prepare checks that a query a
+// backend.Preparer prepared answers as the same query unprepared, as the
+// data and the definitions change and from several goroutines, and that
+// every backend ignores a Prepared value it did not make.
 //
 // # Running the suite for a backend
 //
