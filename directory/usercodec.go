@@ -1152,7 +1152,7 @@ func (d *userDecoder) value(depth int) any {
 			d.failAt(at, "invalid claim number %q", n)
 			return nil
 		}
-		return json.Number(n)
+		return textNumber(n)
 	case tagObject:
 		if depth+1 > maxCodecDepth {
 			d.failAt(at, "claims nested deeper than %d", maxCodecDepth)

@@ -513,8 +513,8 @@ func TestUserCodecStringsShared(t *testing.T) {
 }
 
 // TestUserCodecAllocs bounds what decoding the realistic user allocates:
-// the text, the document, the emails, the claims map and its two boxed
-// values.
+// the text, the document, the emails, the claims map and the box of its
+// string value (its small number shares a box made once).
 func TestUserCodecAllocs(t *testing.T) {
 	b, err := testUserCodec.Marshal(benchUser())
 	require.NoError(t, err)
@@ -523,7 +523,7 @@ func TestUserCodecAllocs(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
-	assert.LessOrEqual(t, allocs, 7.0)
+	assert.LessOrEqual(t, allocs, 6.0)
 	allocs = testing.AllocsPerRun(100, func() {
 		if _, err := testUserCodec.Marshal(benchUser()); err != nil {
 			t.Fatal(err)

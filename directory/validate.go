@@ -384,25 +384,25 @@ func normalizeClaim(v any) any {
 		}
 		return out
 	case int:
-		return json.Number(strconv.FormatInt(int64(v), 10))
+		return intNumber(int64(v))
 	case int8:
-		return json.Number(strconv.FormatInt(int64(v), 10))
+		return intNumber(int64(v))
 	case int16:
-		return json.Number(strconv.FormatInt(int64(v), 10))
+		return intNumber(int64(v))
 	case int32:
-		return json.Number(strconv.FormatInt(int64(v), 10))
+		return intNumber(int64(v))
 	case int64:
-		return json.Number(strconv.FormatInt(v, 10))
+		return intNumber(v)
 	case uint:
-		return json.Number(strconv.FormatUint(uint64(v), 10))
+		return uintNumber(uint64(v))
 	case uint8:
-		return json.Number(strconv.FormatUint(uint64(v), 10))
+		return uintNumber(uint64(v))
 	case uint16:
-		return json.Number(strconv.FormatUint(uint64(v), 10))
+		return uintNumber(uint64(v))
 	case uint32:
-		return json.Number(strconv.FormatUint(uint64(v), 10))
+		return uintNumber(uint64(v))
 	case uint64:
-		return json.Number(strconv.FormatUint(v, 10))
+		return uintNumber(v)
 	case float32:
 		return json.Number(strconv.FormatFloat(float64(v), 'g', -1, 32))
 	case float64:
@@ -410,6 +410,55 @@ func normalizeClaim(v any) any {
 	default:
 		return v
 	}
+}
+
+// smallNumbers holds the claim numbers 0 to 255, each a json.Number
+// already boxed in an interface. Claims so often hold small counts and
+// levels that a box of "3" per user would cost an allocation each, and a
+// cache miss each when a filter reads them in a scan; a shared box is as
+// immutable as any other interface value. It is never written after
+// initialization.
+var smallNumbers = func() (t [256]any) {
+	for i := range t {
+		t[i] = json.Number(strconv.Itoa(i))
+	}
+	return t
+}()
+
+// intNumber returns v as a claim number.
+func intNumber(v int64) any {
+	if v >= 0 && v < int64(len(smallNumbers)) {
+		return smallNumbers[v]
+	}
+	return json.Number(strconv.FormatInt(v, 10))
+}
+
+// uintNumber returns v as a claim number.
+func uintNumber(v uint64) any {
+	if v < uint64(len(smallNumbers)) {
+		return smallNumbers[v]
+	}
+	return json.Number(strconv.FormatUint(v, 10))
+}
+
+// textNumber returns the claim number whose text is n, a valid JSON
+// number: the shared box when n is the canonical text of one of
+// smallNumbers, so that the number reads back with the same text.
+func textNumber(n string) any {
+	if len(n) == 0 || len(n) > 3 || (n[0] == '0' && len(n) > 1) {
+		return json.Number(n)
+	}
+	v := 0
+	for i := 0; i < len(n); i++ {
+		if !isDigit(n[i]) {
+			return json.Number(n)
+		}
+		v = v*10 + int(n[i]-'0')
+	}
+	if v < len(smallNumbers) {
+		return smallNumbers[v]
+	}
+	return json.Number(n)
 }
 
 // normalize applies DESIGN §2's write normalization to u in place: the

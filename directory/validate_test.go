@@ -107,6 +107,28 @@ func TestNormalizeClaims(t *testing.T) {
 	assert.Equal(t, 3, in["i"], "the caller's map is untouched")
 }
 
+// TestClaimNumbers checks that a small claim number shares its box and
+// keeps its text, however it arrives: as a Go integer or as the text a
+// backend stored.
+func TestClaimNumbers(t *testing.T) {
+	ints := []struct {
+		v    any
+		want json.Number
+	}{
+		{0, "0"}, {7, "7"}, {int8(-1), "-1"}, {int64(255), "255"}, {256, "256"},
+		{uint8(255), "255"}, {uint64(256), "256"}, {uint(0), "0"}, {int64(math.MinInt64), "-9223372036854775808"},
+	}
+	for _, tt := range ints {
+		assert.Equal(t, tt.want, normalizeClaim(tt.v), "%T %v", tt.v, tt.v)
+	}
+	texts := []string{"0", "9", "10", "255", "256", "999", "1000", "00", "01", "-0", "-7", "1.5", "1e2", "25e", "2a", ""}
+	for _, n := range texts {
+		assert.Equal(t, json.Number(n), textNumber(n), "text %q", n)
+	}
+	assert.Zero(t, testing.AllocsPerRun(100, func() { _ = normalizeClaim(200) }), "a small number allocates no box")
+	assert.Zero(t, testing.AllocsPerRun(100, func() { _ = textNumber("42") }), "nor does its text")
+}
+
 func TestTransitions(t *testing.T) {
 	all := []Status{StatusInvited, StatusProvisioned, StatusActive, StatusDisabled, StatusDeleted}
 	allowed := map[[2]Status]bool{
