@@ -127,3 +127,28 @@ func BenchmarkFindByEmail(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkFindByEmailDistinct lists users by email as
+// BenchmarkFindByEmail does, cycling through n distinct filters: 1,024
+// fit the directory's plan cache, so every list after the first round
+// reuses its plan; 65,536 do not, so every list parses, binds and plans
+// its filter again (what a service looking up arbitrary addresses pays).
+func BenchmarkFindByEmailDistinct(b *testing.B) {
+	users := benchDirectory(b).Users("bench")
+	ctx := context.Background()
+	for _, n := range []int{1024, 65536} {
+		filters := make([]string, n)
+		for i := range filters {
+			filters[i] = fmt.Sprintf(`emails.value eq "user%06d@example.com"`, (i*7919)%benchUsers)
+		}
+		b.Run(fmt.Sprintf("filters=%d", n), func(b *testing.B) {
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				page, err := users.List(ctx, directory.ListOptions{Filter: filters[i%n]})
+				if err != nil || len(page.Users) != 1 {
+					b.Fatalf("list: %v, %d users", err, len(page.Users))
+				}
+			}
+		})
+	}
+}
