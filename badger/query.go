@@ -170,10 +170,10 @@ func (s *Store) Prepare(q backend.Query) backend.Query {
 // prepare returns q's prepared work when Prepare made it for kd and q's
 // filter and sort, and new work otherwise.
 func (kd *kindDef) prepare(q *backend.Query) *prepared {
-	if p, ok := kd.prepared(q); ok && sameSort(p.sort, q.Sort) {
+	if p, ok := kd.prepared(q); ok && slices.Equal(p.sort, q.Sort) {
 		return p
 	}
-	p := &prepared{kd: kd, filter: q.Filter, sort: q.Sort, six: -1}
+	p := &prepared{kd: kd, filter: q.Filter, sort: slices.Clone(q.Sort), six: -1}
 	p.point, p.isPoint = kd.uniquePoint(q.Filter)
 	pl, exact := kd.compile(q.Filter)
 	p.pl = pl
@@ -208,11 +208,6 @@ func (kd *kindDef) unsorted(q *backend.Query) *prepared {
 	c := *p
 	c.sort, c.six = nil, -1
 	return &c
-}
-
-// sameSort reports whether a and b are the same slice.
-func sameSort(a, b query.Sort) bool {
-	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
 }
 
 // query runs q and emits its records.
@@ -685,9 +680,7 @@ func (s *Store) Count(ctx context.Context, tenant string, q backend.Query) (int,
 }
 
 func (x *runner) count(q backend.Query) (int, error) {
-	p := x.kd.unsorted(&q)
-	switch {
-	case q.Filter == nil:
+	if q.Filter == nil {
 		prefix := recordPrefix(x.tenant, x.kd.kind.Name)
 		n := 0
 		it := x.rd.txn.NewIterator(badgerdb.IteratorOptions{Prefix: prefix})
@@ -700,7 +693,9 @@ func (x *runner) count(q backend.Query) (int, error) {
 			}
 		}
 		return n, nil
-	case p.pl != nil && p.m == nil:
+	}
+	p := x.kd.unsorted(&q)
+	if p.pl != nil && p.m == nil {
 		// The plan answers the filter exactly: count its index entries.
 		if p.pl.op == 's' && !x.kd.indexes[p.pl.span.Index].Attr.Multi {
 			// A single-valued attribute has one entry per record.

@@ -18,8 +18,10 @@
 // foreign documents) and the errors as the backend reports them; a
 // backend without batches skips it. Prepare checks that a query a
 // backend.Preparer prepared answers as the same query unprepared, as the
-// data and the definitions change and from several goroutines, and that
-// every backend ignores a Prepared value it did not make.
+// data changes and from several goroutines, and that every backend
+// ignores a Prepared value it did not make: for another filter or sort,
+// by another backend whose kind declares its indexes in another order,
+// or by no backend.
 //
 // # Running the suite for a backend
 //

@@ -2,6 +2,7 @@ package conformance
 
 import (
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 
@@ -14,11 +15,12 @@ import (
 
 // The Prepare group drives queries directly, with the Batch group's kind:
 // a query a backend.Preparer prepared answers as the same query
-// unprepared, forwards and backwards, in every tenant and as the data and
-// the kind's definition change under it, and from several goroutines at
-// once. Every backend, Preparer or not, must ignore a Prepared value it
-// did not make: a backend that is no Preparer gets such a value where a
-// Preparer gets its own.
+// unprepared, forwards, backwards and after a position, in every tenant,
+// as the data changes under it and after the kind is defined again, and
+// from several goroutines at once. Every backend, Preparer or not, must
+// ignore a Prepared value it did not make (for another filter or sort, by
+// another backend, by none): a backend that is no Preparer gets such a
+// value where a Preparer gets its own.
 
 // notPrepared is a Prepared value no backend made.
 type notPrepared struct{}
@@ -41,6 +43,15 @@ func docFilter(t *testing.T, filter string) query.Expr {
 	b, err := query.Bind(e, batchKind.Schema)
 	require.NoErrorf(t, err, "bind %s", filter)
 	return b
+}
+
+// reorderedKind is the Batch group's kind with its indexes declared in
+// the reverse order.
+func reorderedKind() backend.Kind {
+	k := batchKind
+	k.Indexes = slices.Clone(k.Indexes)
+	slices.Reverse(k.Indexes)
+	return k
 }
 
 // docAttr resolves an attribute of the Batch group's kind.
@@ -123,8 +134,12 @@ func testPrepareAsUnprepared(t *testing.T, s *suite) {
 		}},
 	}
 	prepared := make([]backend.Query, len(queries))
+	_, isPreparer := b.(backend.Preparer)
 	for i, tt := range queries {
 		prepared[i] = prepare(b, tt.q)
+		if isPreparer {
+			require.NotNil(t, prepared[i].Prepared, "%s: nothing prepared", tt.name)
+		}
 	}
 	for _, step := range steps {
 		step.change(t)
@@ -189,10 +204,20 @@ func testPrepareMismatch(t *testing.T, s *suite) {
 	t.Run("AnotherSort", func(t *testing.T) {
 		q := prepare(b, backend.Query{Kind: batchKindName, Filter: docFilter(t, `name pr`)})
 		q.Sort = query.Sort{{Attr: docAttr(t, "name"), Desc: true}}
-		assert.Equal(t, []string{"u1", "u0"}, queryIDs(t, b, tenant, q))
+		assert.Equal(t, []string{"u1", "u0"}, queryIDs(t, b, tenant, q), "a sort where none was prepared")
+		asc := query.Sort{{Attr: docAttr(t, "name")}}
+		q = prepare(b, backend.Query{Kind: batchKindName, Filter: docFilter(t, `name pr`), Sort: asc})
+		q.Sort = query.Sort{{Attr: docAttr(t, "name"), Desc: true}}
+		assert.Equal(t, []string{"u1", "u0"}, queryIDs(t, b, tenant, q), "another sort of the same length")
+		q.Sort = asc
+		asc[0].Desc = true // the caller changes the sort it prepared with
+		assert.Equal(t, []string{"u1", "u0"}, queryIDs(t, b, tenant, q), "the prepared sort changed in place")
 	})
 	t.Run("AnotherBackend", func(t *testing.T) {
-		other := s.newDocBackend(t)
+		// The same indexes in another order: work prepared for the first
+		// backend's definition would read the wrong index.
+		other := s.newBackend(t)
+		require.NoError(t, other.Define(ctx, reorderedKind()))
 		_, err := other.Create(ctx, tenant, batchKindName, "v1", &batchDoc{ID: "v1", Name: "ann"})
 		require.NoError(t, err)
 		assert.Equal(t, []string{"v1"}, queryIDs(t, other, tenant, ann))

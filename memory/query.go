@@ -149,10 +149,10 @@ func (s *Store) Prepare(q backend.Query) backend.Query {
 // prepare returns q's prepared plan when Prepare made it for kd and q's
 // filter and sort, and a new one otherwise.
 func (kd *kindDef) prepare(q *backend.Query) *prepared {
-	if p, ok := kd.prepared(q); ok && sameSort(p.sort, q.Sort) {
+	if p, ok := kd.prepared(q); ok && slices.Equal(p.sort, q.Sort) {
 		return p
 	}
-	p := &prepared{kd: kd, filter: q.Filter, sort: q.Sort}
+	p := &prepared{kd: kd, filter: q.Filter, sort: slices.Clone(q.Sort)}
 	p.a, p.rest = kd.plan(q.Filter)
 	if p.rest != nil {
 		p.m = query.Compile(p.rest)
@@ -166,11 +166,6 @@ func (kd *kindDef) prepare(q *backend.Query) *prepared {
 func (kd *kindDef) prepared(q *backend.Query) (*prepared, bool) {
 	p, ok := q.Prepared.(*prepared)
 	return p, ok && p.kd == kd && p.filter == q.Filter
-}
-
-// sameSort reports whether a and b are the same slice.
-func sameSort(a, b query.Sort) bool {
-	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
 }
 
 // rows returns the rows a access selects, ordered by id. An and collects
