@@ -74,6 +74,9 @@ func testHashTrie(t *testing.T, n int, hash func(string) uint64, batched bool) {
 			root = put(e, root, hash, 0, hash(k), hitem{key: k, r: r})
 			want[k] = r
 		}
+		if e != nil {
+			assertOwned(t, e, root)
+		}
 	}
 	versions = append(versions, version{root, want})
 	for _, v := range versions {
@@ -130,7 +133,8 @@ func clone(m map[string]*row) map[string]*row {
 func assertCanonical(t *testing.T, n hnode, hash func(string) uint64, level int, root bool) {
 	t.Helper()
 	if level == lastLevel {
-		assert.NotEmpty(t, n.item)
+		// A collision node holds two items or more: one alone folds up.
+		assert.GreaterOrEqual(t, len(n.item), 2, "a collision node that should be folded")
 		assert.Zero(t, n.items|n.subs)
 		assert.Empty(t, n.kids)
 		for _, it := range n.item {
@@ -174,4 +178,35 @@ func nthBit(x uint32, i int) int {
 		x &= x - 1
 	}
 	return bits.TrailingZeros32(x)
+}
+
+// assertOwned checks that every array e owns is reachable from root, and
+// only once: an edit that forgot to drop a replaced array would keep it
+// alive, and one that owned an array twice could change a node it shares.
+func assertOwned(t *testing.T, e *edit, root hnode) {
+	t.Helper()
+	items, kids := map[*hitem]int{}, map[*hnode]int{}
+	var walk func(n *hnode)
+	walk = func(n *hnode) {
+		if cap(n.item) > 0 {
+			items[&n.item[:1][0]]++
+		}
+		if cap(n.kids) > 0 {
+			kids[&n.kids[:1][0]]++
+		}
+		for i := range n.kids {
+			walk(&n.kids[i])
+		}
+	}
+	walk(&root)
+	for p := range e.items {
+		if !assert.Equal(t, 1, items[p], "an owned item array reachable %d times", items[p]) {
+			return
+		}
+	}
+	for p := range e.kids {
+		if !assert.Equal(t, 1, kids[p], "an owned node array reachable %d times", kids[p]) {
+			return
+		}
+	}
 }
