@@ -403,6 +403,11 @@ func normalizeClaim(v any) any {
 		return uintNumber(uint64(v))
 	case uint64:
 		return uintNumber(v)
+	case json.Number:
+		if b, ok := smallNumber(string(v)); ok {
+			return b
+		}
+		return v
 	case float32:
 		return json.Number(strconv.FormatFloat(float64(v), 'g', -1, 32))
 	case float64:
@@ -442,23 +447,32 @@ func uintNumber(v uint64) any {
 }
 
 // textNumber returns the claim number whose text is n, a valid JSON
-// number: the shared box when n is the canonical text of one of
-// smallNumbers, so that the number reads back with the same text.
+// number, with that text: the shared box when there is one.
 func textNumber(n string) any {
+	if v, ok := smallNumber(n); ok {
+		return v
+	}
+	return json.Number(n)
+}
+
+// smallNumber returns the shared box of the claim number whose text is n,
+// when n is the canonical text of one of smallNumbers, so that the number
+// reads back with the same text.
+func smallNumber(n string) (any, bool) {
 	if len(n) == 0 || len(n) > 3 || (n[0] == '0' && len(n) > 1) {
-		return json.Number(n)
+		return nil, false
 	}
 	v := 0
 	for i := 0; i < len(n); i++ {
 		if !isDigit(n[i]) {
-			return json.Number(n)
+			return nil, false
 		}
 		v = v*10 + int(n[i]-'0')
 	}
-	if v < len(smallNumbers) {
-		return smallNumbers[v]
+	if v >= len(smallNumbers) {
+		return nil, false
 	}
-	return json.Number(n)
+	return smallNumbers[v], true
 }
 
 // normalize applies DESIGN §2's write normalization to u in place: the

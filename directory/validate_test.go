@@ -117,6 +117,7 @@ func TestClaimNumbers(t *testing.T) {
 	}{
 		{0, "0"}, {7, "7"}, {int8(-1), "-1"}, {int64(255), "255"}, {256, "256"},
 		{uint8(255), "255"}, {uint64(256), "256"}, {uint(0), "0"}, {int64(math.MinInt64), "-9223372036854775808"},
+		{json.Number("12"), "12"}, {json.Number("012"), "012"}, {json.Number("1e2"), "1e2"}, {json.Number("300"), "300"},
 	}
 	for _, tt := range ints {
 		assert.Equal(t, tt.want, normalizeClaim(tt.v), "%T %v", tt.v, tt.v)
@@ -127,6 +128,7 @@ func TestClaimNumbers(t *testing.T) {
 	}
 	assert.Zero(t, testing.AllocsPerRun(100, func() { _ = normalizeClaim(200) }), "a small number allocates no box")
 	assert.Zero(t, testing.AllocsPerRun(100, func() { _ = textNumber("42") }), "nor does its text")
+	assert.Zero(t, testing.AllocsPerRun(100, func() { _ = normalizeClaim(json.Number("42")) }), "nor a json.Number")
 }
 
 func TestTransitions(t *testing.T) {
