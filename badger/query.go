@@ -167,8 +167,8 @@ func (s *Store) Prepare(q backend.Query) backend.Query {
 	return q
 }
 
-// prepare returns q's prepared work when Prepare made it for kd and q's
-// filter and sort, and new work otherwise.
+// prepare returns q's prepared work when Prepare made it for kd, q's
+// filter and a sort with the same keys as q's, and new work otherwise.
 func (kd *kindDef) prepare(q *backend.Query) *prepared {
 	if p, ok := kd.prepared(q); ok && slices.Equal(p.sort, q.Sort) {
 		return p

@@ -146,8 +146,8 @@ func (s *Store) Prepare(q backend.Query) backend.Query {
 	return q
 }
 
-// prepare returns q's prepared plan when Prepare made it for kd and q's
-// filter and sort, and a new one otherwise.
+// prepare returns q's prepared plan when Prepare made it for kd, q's
+// filter and a sort with the same keys as q's, and a new one otherwise.
 func (kd *kindDef) prepare(q *backend.Query) *prepared {
 	if p, ok := kd.prepared(q); ok && slices.Equal(p.sort, q.Sort) {
 		return p
