@@ -15,12 +15,13 @@ import (
 
 // The Prepare group drives queries directly, with the Batch group's kind:
 // a query a backend.Preparer prepared answers as the same query
-// unprepared, forwards, backwards and after a position, in every tenant,
-// as the data changes under it and after the kind is defined again, and
-// from several goroutines at once. Every backend, Preparer or not, must
-// ignore a Prepared value it did not make (for another filter or sort, by
-// another backend, by none): a backend that is no Preparer gets such a
-// value where a Preparer gets its own.
+// unprepared (through Query, and through Visit when the backend is a
+// backend.Visitor), forwards, backwards and after a position, in every
+// tenant, as the data changes under it and after the kind is defined
+// again, and from several goroutines at once. Every backend, Preparer or
+// not, must ignore a Prepared value it did not make (for another filter or
+// sort, by another backend, by none): a backend that is no Preparer gets
+// such a value where a Preparer gets its own.
 
 // notPrepared is a Prepared value no backend made.
 type notPrepared struct{}
@@ -151,6 +152,9 @@ func testPrepareAsUnprepared(t *testing.T, s *suite) {
 						q.Reverse, p.Reverse = reverse, reverse
 						want := queryIDs(t, b, tn, q)
 						assert.Equal(t, want, queryIDs(t, b, tn, p), "tenant %s, reverse %t", tn, reverse)
+						if v, ok := b.(backend.Visitor); ok {
+							assert.Equal(t, want, visitIDs(t, v, tn, p), "visit: tenant %s, reverse %t", tn, reverse)
+						}
 						// After the first record, as the next page starts.
 						if len(want) > 0 {
 							q.After = position(t, b, tn, q.Sort, want[0])
@@ -170,6 +174,18 @@ func testPrepareAsUnprepared(t *testing.T, s *suite) {
 	point := prepared[1]
 	assert.Equal(t, []string{"u9"}, queryIDs(t, b, tenant, point))
 	assert.Equal(t, []string{"x1"}, queryIDs(t, b, "other", point))
+}
+
+// visitIDs runs q in tenant through v.Visit and returns the ids it
+// visits, in order.
+func visitIDs(t *testing.T, v backend.Visitor, tenant string, q backend.Query) []string {
+	t.Helper()
+	var ids []string
+	require.NoError(t, v.Visit(t.Context(), tenant, q, func(r backend.Record) bool {
+		ids = append(ids, r.ID)
+		return true
+	}), "visit")
+	return ids
 }
 
 // position returns the position of the record id in the order sort.
