@@ -94,7 +94,7 @@ func compileKind(k backend.Kind) (*kindDef, error) {
 	if err != nil {
 		return nil, err
 	}
-	kd := &kindDef{kind: k, indexes: compiled, spaces: make([]byte, len(compiled))}
+	kd := &kindDef{kind: k, indexes: compiled, spaces: make([]byte, len(compiled)), pushdown: backend.IndexPushdown(compiled)}
 	names := map[string]bool{}
 	for i, ix := range compiled {
 		switch {

@@ -11,11 +11,10 @@ import (
 // backend.IndexPushdown). For a kind that is not defined it accepts only
 // the id order.
 func (s *Store) Pushdown(kind string) query.Pushdown {
-	var indexes []backend.CompiledIndex
 	if kd := (*s.kinds.Load())[kind]; kd != nil {
-		indexes = kd.indexes
+		return kd.pushdown
 	}
-	return backend.IndexPushdown(indexes)
+	return backend.IndexPushdown(nil)
 }
 
 // sortIndex returns the index whose order is the order of s and that

@@ -11,6 +11,7 @@ import (
 	badgerdb "github.com/dgraph-io/badger/v4"
 
 	"github.com/userdir/userdir/backend"
+	"github.com/userdir/userdir/query"
 )
 
 var _ backend.Backend = (*Store)(nil)
@@ -101,6 +102,8 @@ type kindDef struct {
 	// spaces[i] is the keyspace byte of index i: spaceUnique or
 	// spaceEntry.
 	spaces []byte
+	// pushdown is what Pushdown reports for the kind, made once.
+	pushdown query.Pushdown
 }
 
 // Open opens (creating if needed) the store in the directory path, or an

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/userdir/userdir/backend"
 	"github.com/userdir/userdir/query"
@@ -91,20 +92,41 @@ type PageOf[T any] struct {
 	Total *int
 }
 
-// prepared is a list request parsed, bound and planned once.
+// prepared is a list request parsed, bound and planned once. What only
+// some lists need (a cursor's fingerprint, the whole filter compiled) is
+// made on first use, so a request that never needs it, such as a lookup
+// whose plan is not cached, does not pay for it.
 type prepared struct {
 	ki     *kindInfo
+	tenant string
 	filter query.Expr // bound, with the mandatory conditions
 	sort   query.Sort
 	plan   query.Plan
 	// residual is plan.Residual compiled, checked on every record the
-	// backend returns; match is filter compiled, for the one record a
-	// cursor position names.
-	residual, match *query.Matcher
-	query           backend.Query // what the backend runs: the pushed filter and sort, prepared
-	proj            query.Projection
-	fp              []byte // cursor fingerprint
-	canon           string // canonical form of filter and sort
+	// backend returns.
+	residual *query.Matcher
+	query    backend.Query // what the backend runs: the pushed filter and sort, prepared
+	proj     query.Projection
+	canon    string // canonical form of filter and sort
+
+	fpOnce    sync.Once
+	fp        []byte // see fingerprint
+	matchOnce sync.Once
+	match     *query.Matcher // see matcher
+}
+
+// fingerprint returns the cursor fingerprint of the request: its tenant,
+// kind and canonical form, hashed.
+func (p *prepared) fingerprint() []byte {
+	p.fpOnce.Do(func() { p.fp = fingerprint(p.tenant, p.ki.kind.Name, p.canon) })
+	return p.fp
+}
+
+// matcher returns the whole filter compiled, for the one record a cursor
+// position names.
+func (p *prepared) matcher() *query.Matcher {
+	p.matchOnce.Do(func() { p.match = query.Compile(p.filter) })
+	return p.match
 }
 
 // prepare parses, binds and plans a list of the kind ki in tenant. The
@@ -165,7 +187,7 @@ func (d *Directory) prepareNew(tenant string, ki *kindInfo, opts ListOptions, ex
 		exprs = append(exprs, opts.Where)
 	}
 	exprs = append(exprs, extra)
-	p := &prepared{ki: ki}
+	p := &prepared{ki: ki, tenant: tenant}
 	if filter := allOf(exprs...); filter != nil {
 		b, err := query.Bind(filter, ki.schema)
 		if err != nil {
@@ -191,7 +213,7 @@ func (d *Directory) prepareNew(tenant string, ki *kindInfo, opts ListOptions, ex
 		p.proj = pr
 	}
 	p.plan = query.PlanQuery(p.filter, p.sort, d.pushdown(ki))
-	p.residual, p.match = query.Compile(p.plan.Residual), query.Compile(p.filter)
+	p.residual = query.Compile(p.plan.Residual)
 	p.query = backend.Query{Kind: ki.kind.Name, Filter: p.plan.Pushed}
 	if p.plan.SortPushed {
 		p.query.Sort = p.sort
@@ -200,7 +222,6 @@ func (d *Directory) prepareNew(tenant string, ki *kindInfo, opts ListOptions, ex
 		p.query = b.Prepare(p.query)
 	}
 	p.canon = query.Canonical(p.filter) + "\x00" + p.sort.String()
-	p.fp = fingerprint(tenant, ki.kind.Name, p.canon)
 	return p, nil
 }
 
@@ -335,7 +356,7 @@ func listPage[T any](ctx context.Context, d *Directory, tenant string, p *prepar
 	var pos *position
 	back := false
 	if opts.Cursor != "" {
-		st, vals, err := d.cursor.decode(opts.Cursor, p.fp)
+		st, vals, err := d.cursor.decode(opts.Cursor, p.fingerprint())
 		if err != nil {
 			return PageOf[T]{}, err
 		}
@@ -394,17 +415,17 @@ func listPage[T any](ctx context.Context, d *Directory, tenant string, p *prepar
 		case len(recs) == 0 && pos != nil:
 			// Everything past the position went away; the way back starts
 			// at the position and includes its row, if it is still there.
-			page.Prev = d.cursor.encodeState(cursorState{V: cursorVersion, Back: !back, Inc: true, FP: p.fp, ID: pos.ID}, pos.Values)
+			page.Prev = d.cursor.encodeState(cursorState{V: cursorVersion, Back: !back, Inc: true, FP: p.fingerprint(), ID: pos.ID}, pos.Values)
 			if back {
 				page.Next, page.Prev = page.Prev, ""
 			}
 		case len(recs) > 0:
 			first, last := recs[0], recs[len(recs)-1]
 			if (!back && more) || (back && pos != nil) {
-				page.Next = d.cursor.encode(p.fp, false, p.sort.Values(last.Doc), last.ID)
+				page.Next = d.cursor.encode(p.fingerprint(), false, p.sort.Values(last.Doc), last.ID)
 			}
 			if (back && more) || (!back && pos != nil) {
-				page.Prev = d.cursor.encode(p.fp, true, p.sort.Values(first.Doc), first.ID)
+				page.Prev = d.cursor.encode(p.fingerprint(), true, p.sort.Values(first.Doc), first.ID)
 			}
 		}
 	}
@@ -597,7 +618,7 @@ func (s *scanner) scan(ctx context.Context, tenant string, pos *position, back b
 				return err
 			default:
 				r = p.ki.see(d, r)
-				if p.match.Match(r.Doc) &&
+				if p.matcher().Match(r.Doc) &&
 					bytes.Equal(p.sort.AppendKey(nil, p.sort.Values(r.Doc), r.ID), p.sort.AppendKey(nil, pos.Values, pos.ID)) {
 					if !s.out.add(r) {
 						return nil

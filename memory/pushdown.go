@@ -16,7 +16,7 @@ func (s *Store) Pushdown(kind string) query.Pushdown {
 	if kd == nil {
 		return backend.IndexPushdown(nil)
 	}
-	return everyFilter{backend.IndexPushdown(kd.indexes)}
+	return kd.pushdown
 }
 
 // everyFilter is a pushdown that runs every filter exactly.

@@ -82,7 +82,7 @@ type access struct {
 // its ranges, so `emails.value eq "x" and status ne "deleted"` checks only
 // the status of the one row the index finds.
 func (kd *kindDef) plan(e query.Expr) (*access, query.Expr) {
-	pl := query.PlanQuery(e, nil, backend.IndexPushdown(kd.indexes))
+	pl := query.PlanQuery(e, nil, kd.ranges)
 	if a, ok := kd.access(pl.Pushed); ok {
 		return a, pl.Residual
 	}

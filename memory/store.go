@@ -49,6 +49,10 @@ type kindDef struct {
 	seed    maphash.Seed // the store's hash seed, for the tables' tries
 	kind    backend.Kind
 	indexes []backend.CompiledIndex
+	// ranges is what the indexes answer (backend.IndexPushdown), and
+	// pushdown what Pushdown reports: made once, since both depend only
+	// on the indexes.
+	ranges, pushdown query.Pushdown
 }
 
 // tenant holds one tenant's current snapshot. Writers hold mu while they
@@ -112,7 +116,8 @@ func (s *Store) Define(ctx context.Context, kinds ...backend.Kind) error {
 				return fmt.Errorf("memory: define: kind %s: index %s: attribute %s is complex, not a scalar", k.Name, ix.Name, ix.Attr.Name)
 			}
 		}
-		kd := &kindDef{ord: len(next), seed: s.seed, kind: k, indexes: compiled}
+		kd := &kindDef{ord: len(next), seed: s.seed, kind: k, indexes: compiled, ranges: backend.IndexPushdown(compiled)}
+		kd.pushdown = everyFilter{kd.ranges}
 		if old, ok := cur[k.Name]; ok {
 			if !sameIndexes(old.indexes, compiled) {
 				return fmt.Errorf("memory: define: kind %s: indexes differ from its earlier definition", k.Name)
