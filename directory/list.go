@@ -93,9 +93,10 @@ type PageOf[T any] struct {
 }
 
 // prepared is a list request parsed, bound and planned once. What only
-// some lists need (a cursor's fingerprint, the whole filter compiled) is
-// made on first use, so a request that never needs it, such as a lookup
-// whose plan is not cached, does not pay for it.
+// some lists need (the canonical form for the result cache and cursors, a
+// cursor's fingerprint, the whole filter compiled) is made on first use,
+// so a request that never needs it, such as a lookup whose plan is not
+// cached, does not pay for it.
 type prepared struct {
 	ki     *kindInfo
 	tenant string
@@ -107,18 +108,26 @@ type prepared struct {
 	residual *query.Matcher
 	query    backend.Query // what the backend runs: the pushed filter and sort, prepared
 	proj     query.Projection
-	canon    string // canonical form of filter and sort
 
+	canonOnce sync.Once
+	canon     string // see canonical
 	fpOnce    sync.Once
 	fp        []byte // see fingerprint
 	matchOnce sync.Once
 	match     *query.Matcher // see matcher
 }
 
+// canonical returns the canonical form of the request's filter and sort,
+// which keys its cached results and its cursors' fingerprint.
+func (p *prepared) canonical() string {
+	p.canonOnce.Do(func() { p.canon = query.Canonical(p.filter) + "\x00" + p.sort.String() })
+	return p.canon
+}
+
 // fingerprint returns the cursor fingerprint of the request: its tenant,
 // kind and canonical form, hashed.
 func (p *prepared) fingerprint() []byte {
-	p.fpOnce.Do(func() { p.fp = fingerprint(p.tenant, p.ki.kind.Name, p.canon) })
+	p.fpOnce.Do(func() { p.fp = fingerprint(p.tenant, p.ki.kind.Name, p.canonical()) })
 	return p.fp
 }
 
@@ -221,7 +230,6 @@ func (d *Directory) prepareNew(tenant string, ki *kindInfo, opts ListOptions, ex
 	if b, ok := d.b.(backend.Preparer); ok {
 		p.query = b.Prepare(p.query)
 	}
-	p.canon = query.Canonical(p.filter) + "\x00" + p.sort.String()
 	return p, nil
 }
 
@@ -379,7 +387,7 @@ func listPage[T any](ctx context.Context, d *Directory, tenant string, p *prepar
 	}
 	var key string
 	if d.cacheable(p) {
-		key = d.cache.key(tenant, p.ki.kind.Name, "list", p.canon, strconv.Itoa(limit), opts.Cursor,
+		key = d.cache.key(tenant, p.ki.kind.Name, "list", p.canonical(), strconv.Itoa(limit), opts.Cursor,
 			strconv.Itoa(opts.StartIndex), strconv.FormatBool(opts.Total), opts.Attributes, opts.ExcludedAttributes)
 		if v, ok := d.cache.get(key); ok {
 			return copyPage(v.(PageOf[T])), nil
@@ -450,7 +458,7 @@ func listPage[T any](ctx context.Context, d *Directory, tenant string, p *prepar
 func (d *Directory) countCached(ctx context.Context, tenant string, p *prepared) (int, error) {
 	var key string
 	if d.cacheable(p) {
-		key = d.cache.key(tenant, p.ki.kind.Name, "count", p.canon)
+		key = d.cache.key(tenant, p.ki.kind.Name, "count", p.canonical())
 		if v, ok := d.cache.get(key); ok {
 			return v.(int), nil
 		}
