@@ -199,7 +199,7 @@ func New(b backend.Backend, opts ...Option) (*Directory, error) {
 		limits:  cfg.limits,
 		k:       newKinds(cfg.uniqueEmails),
 		cache:   newQueryCache(cfg.cacheSize, cfg.cacheTTL),
-		deleted: deletedConditions(),
+		deleted: deletedConditions(userSchema),
 
 		observers: cfg.observers,
 		auditOn:   cfg.audit,

@@ -148,16 +148,20 @@ func (p *prepared) matcher() *query.Matcher {
 // the plan cache: a prepared request is immutable and shared.
 func (d *Directory) prepare(tenant string, ki *kindInfo, opts ListOptions, extra ...query.Expr) (*prepared, error) {
 	if opts.Where != nil {
-		return d.prepareNew(tenant, ki, opts, allOf(extra...))
+		return d.prepareNew(tenant, ki, opts, condition{expr: allOf(extra...)})
 	}
 	return d.prepareCached(tenant, ki, opts, conditionOf(allOf(extra...)))
 }
 
 // condition is a mandatory condition of a list, unbound (nil for none),
-// with its canonical form, which names it in the plan cache.
+// with its canonical form, which names it in the plan cache. bound, when
+// set, is expr already bound against the kind's schema, so that preparing
+// a request binds only the caller's filter: binding is compositional, so
+// the bound filter is the same tree either way.
 type condition struct {
 	expr  query.Expr
 	canon string
+	bound query.Expr
 }
 
 func conditionOf(e query.Expr) condition {
@@ -173,7 +177,7 @@ func (d *Directory) prepareCached(tenant string, ki *kindInfo, opts ListOptions,
 	if p, ok := d.cache.plans.Get(key); ok {
 		return p, nil
 	}
-	p, err := d.prepareNew(tenant, ki, opts, cond.expr)
+	p, err := d.prepareNew(tenant, ki, opts, cond)
 	if err != nil {
 		return nil, err
 	}
@@ -181,9 +185,9 @@ func (d *Directory) prepareCached(tenant string, ki *kindInfo, opts ListOptions,
 	return p, nil
 }
 
-// prepareNew is prepare without the plan cache; extra is the mandatory
-// condition, nil for none.
-func (d *Directory) prepareNew(tenant string, ki *kindInfo, opts ListOptions, extra query.Expr) (*prepared, error) {
+// prepareNew is prepare without the plan cache, with the mandatory
+// condition cond.
+func (d *Directory) prepareNew(tenant string, ki *kindInfo, opts ListOptions, cond condition) (*prepared, error) {
 	var exprs []query.Expr
 	if opts.Filter != "" {
 		e, err := query.ParseWithLimits(opts.Filter, d.limits)
@@ -195,7 +199,9 @@ func (d *Directory) prepareNew(tenant string, ki *kindInfo, opts ListOptions, ex
 	if opts.Where != nil {
 		exprs = append(exprs, opts.Where)
 	}
-	exprs = append(exprs, extra)
+	if cond.bound == nil {
+		exprs = append(exprs, cond.expr)
+	}
 	p := &prepared{ki: ki, tenant: tenant}
 	if filter := allOf(exprs...); filter != nil {
 		b, err := query.Bind(filter, ki.schema)
@@ -203,6 +209,9 @@ func (d *Directory) prepareNew(tenant string, ki *kindInfo, opts ListOptions, ex
 			return nil, err
 		}
 		p.filter = b
+	}
+	if cond.bound != nil {
+		p.filter = allOf(p.filter, cond.bound)
 	}
 	if opts.Sort != "" {
 		s, err := query.ParseSort(opts.Sort, ki.schema)
@@ -727,11 +736,16 @@ func (d *Directory) explain(tenant string, p *prepared) string {
 
 // deletedConditions are the conditions a users list adds for each deleted
 // mode, indexed by the mode.
-func deletedConditions() [OnlyDeleted + 1]condition {
+func deletedConditions(schema *query.Schema) [OnlyDeleted + 1]condition {
 	var c [OnlyDeleted + 1]condition
 	c[ExcludeDeleted] = conditionOf(ne("status", string(StatusDeleted)))
 	c[IncludeDeleted] = conditionOf(nil)
 	c[OnlyDeleted] = conditionOf(eq("status", string(StatusDeleted)))
+	for i := range c {
+		// The conditions are the directory's own and bind; one that did
+		// not would be bound, and refused, with each request.
+		c[i].bound, _ = query.Bind(c[i].expr, schema)
+	}
 	return c
 }
 
@@ -743,7 +757,7 @@ func (h *Users) prepare(opts ListOptions) (*prepared, error) {
 	}
 	cond := h.d.deleted[opts.Deleted]
 	if opts.Where != nil {
-		return h.d.prepareNew(h.tenant, h.d.k.users, opts, cond.expr)
+		return h.d.prepareNew(h.tenant, h.d.k.users, opts, cond)
 	}
 	return h.d.prepareCached(h.tenant, h.d.k.users, opts, cond)
 }

@@ -43,6 +43,17 @@ func TestPlanCacheReuse(t *testing.T) {
 			require.NoError(t, err)
 			assert.Same(t, p, again, "the second request is a plan cache hit")
 			assert.Equal(t, tt.canon, query.Canonical(p.filter))
+			// The condition bound once in New makes the same tree as
+			// binding the request and its condition together.
+			var whole query.Expr
+			if tt.opts.Filter != "" {
+				e, err := query.Parse(tt.opts.Filter)
+				require.NoError(t, err)
+				whole = e
+			}
+			whole, err = query.Bind(allOf(whole, d.deleted[tt.opts.Deleted].expr), userSchema)
+			require.NoError(t, err)
+			assert.Equal(t, whole, p.filter)
 			assert.NotContains(t, seen, p, "a plan of its own")
 			seen[p] = tt.name
 		})
@@ -77,6 +88,9 @@ func TestDeletedConditions(t *testing.T) {
 		c := d.deleted[tt.mode]
 		assert.Equal(t, tt.canon, c.canon, "mode %d", tt.mode)
 		assert.Equal(t, query.Canonical(c.expr), c.canon, "mode %d", tt.mode)
+		bound, err := query.Bind(c.expr, userSchema)
+		require.NoError(t, err)
+		assert.Equal(t, bound, c.bound, "mode %d: bound once, in New", tt.mode)
 	}
 }
 
