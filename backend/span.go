@@ -61,11 +61,8 @@ func SortIndex(indexes []CompiledIndex, s query.Sort) (int, bool) {
 // other comparison needs every key examined (ne, co, ew, pr) or is not a
 // range.
 func SpanOf(indexes []CompiledIndex, c *query.Compare) (Span, bool) {
-	if c == nil {
-		return Span{}, false
-	}
-	ix := IndexFor(indexes, c.Attr)
-	if ix < 0 || c.Value.Kind == query.KindNull {
+	ix := spanIndex(indexes, c)
+	if ix < 0 {
 		return Span{}, false
 	}
 	exact := indexes[ix].Attr.CaseExact
@@ -76,9 +73,6 @@ func SpanOf(indexes []CompiledIndex, c *query.Compare) (Span, bool) {
 		sp.Lo, sp.Hi, sp.Prefix, sp.Point = k, Successor(k), k, true
 		return sp, true
 	case query.OpSw:
-		if c.Value.Kind != query.KindString {
-			return Span{}, false
-		}
 		// A string's key is its escaped bytes and a terminator. Escaping
 		// works byte by byte, so the keys of the strings that start with s
 		// are exactly the keys that start with s's key without its
@@ -88,9 +82,6 @@ func SpanOf(indexes []CompiledIndex, c *query.Compare) (Span, bool) {
 		sp.Lo, sp.Hi, sp.Prefix = p, Successor(p), p
 		return sp, true
 	case query.OpGt, query.OpGe, query.OpLt, query.OpLe:
-		if c.Value.Kind == query.KindBool {
-			return Span{}, false
-		}
 		k := query.AppendKey(nil, c.Value, exact)
 		// Every key starts with a one-byte type tag, and the evaluator
 		// never orders values of different types, so the span stays
@@ -115,6 +106,31 @@ func SpanOf(indexes []CompiledIndex, c *query.Compare) (Span, bool) {
 		return sp, true
 	}
 	return Span{}, false
+}
+
+// spanIndex returns the index whose span answers c exactly, as SpanOf
+// decides it, or -1 when none does; it builds no key.
+func spanIndex(indexes []CompiledIndex, c *query.Compare) int {
+	if c == nil || c.Value.Kind == query.KindNull {
+		return -1
+	}
+	ix := IndexFor(indexes, c.Attr)
+	if ix < 0 {
+		return -1
+	}
+	switch c.Op {
+	case query.OpEq:
+		return ix
+	case query.OpSw:
+		if c.Value.Kind == query.KindString {
+			return ix
+		}
+	case query.OpGt, query.OpGe, query.OpLt, query.OpLe:
+		if c.Value.Kind != query.KindBool {
+			return ix
+		}
+	}
+	return -1
 }
 
 // stringTerminatorLen is the length of the terminator query.AppendKey puts
@@ -149,10 +165,8 @@ func IndexPushdown(indexes []CompiledIndex) query.Pushdown {
 type indexPushdown []CompiledIndex
 
 func (p indexPushdown) Filter(e query.Expr) query.Support {
-	if c, ok := e.(*query.Compare); ok {
-		if _, ok := SpanOf(p, c); ok {
-			return query.Exact
-		}
+	if c, ok := e.(*query.Compare); ok && spanIndex(p, c) >= 0 {
+		return query.Exact
 	}
 	return query.Unsupported
 }

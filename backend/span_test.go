@@ -88,3 +88,86 @@ func TestSuccessorOrders(t *testing.T) {
 		}
 	}
 }
+
+// TestSpanOfPushdown checks which comparisons an index answers exactly
+// (eq with a non-null literal, sw with a string, the ordering operators
+// with anything but a boolean, on an indexed attribute), and that
+// IndexPushdown, which decides it without building keys, agrees with
+// SpanOf.
+func TestSpanOfPushdown(t *testing.T) {
+	schema := query.NewSchema("urn:test:Span", []query.AttrDef{
+		{Name: "id", Type: query.TypeString, CaseExact: true, Required: true},
+		{Name: "name", Type: query.TypeString},
+		{Name: "score", Type: query.TypeNumber},
+		{Name: "active", Type: query.TypeBoolean},
+		{Name: "title", Type: query.TypeString},
+	})
+	indexes, err := CompileIndexes(Kind{Name: "docs", Schema: schema, Indexes: []Index{
+		{Name: "name", Attr: "name", Unique: true},
+		{Name: "score", Attr: "score"},
+		{Name: "active", Attr: "active"},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pd := IndexPushdown(indexes)
+	tests := []struct {
+		filter string
+		want   bool
+	}{
+		{`name eq "a"`, true},
+		{`name sw "a"`, true},
+		{`name gt "a"`, true},
+		{`name le "a"`, true},
+		{`name ne "a"`, false},
+		{`name co "a"`, false},
+		{`name ew "a"`, false},
+		{`name pr`, false},
+		{`name eq null`, false},
+		{`score ge 3`, true},
+		{`score lt 3`, true},
+		{`active eq true`, true},
+		{`title eq "x"`, false},
+		{`not (name eq "a")`, false},
+		{`name eq "a" and score gt 1`, false},
+	}
+	for _, tt := range tests {
+		e, err := query.Parse(tt.filter)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := query.Bind(e, schema)
+		if err != nil {
+			t.Fatalf("bind %s: %v", tt.filter, err)
+		}
+		assert.Equal(t, tt.want, pd.Filter(b) == query.Exact, "%s: pushdown", tt.filter)
+		if c, ok := b.(*query.Compare); ok {
+			_, spans := SpanOf(indexes, c)
+			assert.Equal(t, tt.want, spans, "%s: SpanOf", tt.filter)
+		}
+	}
+	// Bind refuses to order booleans; a tree made by hand can ask.
+	a, err := query.Parse(`active eq true`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ab, err := query.Bind(a, schema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gt := *ab.(*query.Compare)
+	gt.Op = query.OpGt
+	_, spans := SpanOf(indexes, &gt)
+	assert.False(t, spans, "active gt true: SpanOf")
+	assert.NotEqual(t, query.Exact, pd.Filter(&gt), "active gt true: pushdown")
+
+	e, err := query.Parse(`name eq "a"`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := query.Bind(e, schema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	assert.Zero(t, testing.AllocsPerRun(100, func() { _ = pd.Filter(b) }), "deciding builds no key")
+}
