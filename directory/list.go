@@ -145,7 +145,8 @@ func (p *prepared) matcher() *query.Matcher {
 // to them too.
 //
 // Requests given as text (no Where) are prepared once and then taken from
-// the plan cache: a prepared request is immutable and shared.
+// the plan cache: a prepared request is shared, and what it makes on first
+// use (see prepared) it makes once, through sync.Once.
 func (d *Directory) prepare(tenant string, ki *kindInfo, opts ListOptions, extra ...query.Expr) (*prepared, error) {
 	if opts.Where != nil {
 		return d.prepareNew(tenant, ki, opts, condition{expr: allOf(extra...)})

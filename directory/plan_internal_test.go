@@ -59,6 +59,18 @@ func TestPlanCacheReuse(t *testing.T) {
 		})
 	}
 	assert.Equal(t, len(tests), d.cache.plans.Len())
+
+	// A request given as an expression (Where) is prepared each time, its
+	// condition joined the same way.
+	where := &query.And{Left: eq("emails.value", "a@x.io"), Right: ne("userName", "b")}
+	for _, mode := range []DeletedMode{ExcludeDeleted, IncludeDeleted, OnlyDeleted} {
+		p, err := users.prepare(ListOptions{Where: where, Deleted: mode})
+		require.NoError(t, err)
+		want, err := query.Bind(allOf(where, d.deleted[mode].expr), userSchema)
+		require.NoError(t, err)
+		assert.Equal(t, want, p.filter, "mode %d", mode)
+	}
+	assert.Equal(t, len(tests), d.cache.plans.Len(), "a Where request is not cached")
 }
 
 // TestDeletedConditions checks that the conditions made once in New are

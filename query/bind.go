@@ -325,6 +325,11 @@ func resolveIn(vf *Attribute, p Path) (*Attribute, error) {
 // branch that evaluation would skip is still reported. Errors match
 // ErrInvalidFilter; path and type errors are *AttrError naming the
 // attribute as written. A nil e binds to nil.
+//
+// Binding is compositional: the bound form of an and or an or is the two
+// bound operands joined, so parts may be bound apart and joined after. No
+// function of this module changes a bound tree, so one may be shared by
+// many queries and goroutines; a caller must not change it either.
 func Bind(e Expr, s *Schema) (Expr, error) {
 	if e == nil {
 		return nil, nil
