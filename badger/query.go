@@ -145,15 +145,20 @@ type prepared struct {
 	kd     *kindDef
 	filter query.Expr
 	sort   query.Sort
-	// point is the span of the filter when isPoint: the filter is one
-	// comparison that a unique index answers with a single key
-	// (emails.value eq "a@x.io"), so at most one record matches, found
-	// with two point reads.
-	point   backend.Span
-	isPoint bool
-	pl      *plan          // the index plan; nil when no index narrows the filter
-	m       *query.Matcher // the filter compiled; nil when pl answers it exactly
-	six     int            // the sort index; -1 when there is no sort, or no index for it
+	pl     *plan          // the index plan; nil when no index narrows the filter
+	m      *query.Matcher // the filter compiled; nil when pl answers it exactly
+	six    int            // the sort index; -1 when there is no sort, or no index for it
+}
+
+// uniquePoint returns the span of the filter when the filter is one
+// comparison that a unique index answers with a single key (emails.value
+// eq "a@x.io"): the plan is that one span and answers the filter exactly,
+// so at most one record matches, found with two point reads.
+func (p *prepared) uniquePoint() (backend.Span, bool) {
+	if p.pl == nil || p.pl.op != 's' || p.m != nil || !p.pl.span.Point || !p.kd.indexes[p.pl.span.Index].Unique {
+		return backend.Span{}, false
+	}
+	return p.pl.span, true
 }
 
 // Prepare returns q with its filter's index plan, its compiled filter and
@@ -174,7 +179,6 @@ func (kd *kindDef) prepare(q *backend.Query) *prepared {
 		return p
 	}
 	p := &prepared{kd: kd, filter: q.Filter, sort: slices.Clone(q.Sort), six: -1}
-	p.point, p.isPoint = kd.uniquePoint(q.Filter)
 	pl, exact := kd.compile(q.Filter)
 	p.pl = pl
 	if !exact {
@@ -218,8 +222,8 @@ func (x *runner) query(q backend.Query) error {
 // run runs a prepared query from the position after (reversed when
 // reverse) and emits its records.
 func (x *runner) run(p *prepared, after *backend.Position, reverse bool) error {
-	if len(p.sort) == 0 && p.isPoint {
-		return x.byUnique(p.point, after, reverse)
+	if sp, ok := p.uniquePoint(); ok && len(p.sort) == 0 {
+		return x.byUnique(sp, after, reverse)
 	}
 	var set map[string]struct{}
 	if p.pl != nil {
@@ -228,13 +232,11 @@ func (x *runner) run(p *prepared, after *backend.Position, reverse bool) error {
 			return err
 		}
 	}
-	// A nil Matcher matches every record.
-	match := func(doc backend.Document) bool { return p.m.Match(doc) }
 	if len(p.sort) == 0 {
 		if set != nil {
-			return x.byIDs(set, after, reverse, match)
+			return x.byIDs(set, after, reverse, p.m)
 		}
-		return x.walkRecords(after, reverse, match)
+		return x.walkRecords(after, reverse, p.m)
 	}
 	if p.six < 0 {
 		return &backend.Error{Op: "query", Kind: x.kd.kind.Name, Err: backend.ErrUnsupported,
@@ -242,9 +244,9 @@ func (x *runner) run(p *prepared, after *backend.Position, reverse bool) error {
 	}
 	backward := p.sort[0].Desc != reverse
 	if set != nil && len(set) <= smallSet {
-		return x.sortSet(p.six, set, after, backward, match)
+		return x.sortSet(p.six, set, after, backward, p.m)
 	}
-	return x.walkIndex(p.six, set, after, backward, match)
+	return x.walkIndex(p.six, set, after, backward, p.m)
 }
 
 // ids returns the ids of the records a plan selects.
@@ -331,21 +333,6 @@ func (x *runner) scanSpan(sp backend.Span, fn func(id string)) error {
 	return nil
 }
 
-// uniquePoint returns the span of e when e is one comparison that a
-// unique index answers with a single key (emails.value eq "a@x.io"): at
-// most one record matches, and it is found with two point reads.
-func (kd *kindDef) uniquePoint(e query.Expr) (backend.Span, bool) {
-	c, ok := e.(*query.Compare)
-	if !ok {
-		return backend.Span{}, false
-	}
-	sp, ok := kd.leaf(c)
-	if !ok || !sp.Point || !kd.indexes[sp.Index].Unique {
-		return backend.Span{}, false
-	}
-	return sp, true
-}
-
 // uniqueID returns the id the key of a unique index's point span holds,
 // and whether there is one: a point read, which badger answers from the
 // bloom filters without an iterator.
@@ -415,9 +402,10 @@ func (x *runner) fetch(id string) (backend.Record, bool, error) {
 	return backend.Record{ID: id, Version: ver, Doc: doc, Owned: true}, true, nil
 }
 
-// byIDs emits the records of a set in id order (descending when
-// backward), strictly after the position's id.
-func (x *runner) byIDs(set map[string]struct{}, after *backend.Position, backward bool, match func(backend.Document) bool) error {
+// byIDs emits the records of a set that m matches (a nil m matches every
+// record) in id order (descending when backward), strictly after the
+// position's id.
+func (x *runner) byIDs(set map[string]struct{}, after *backend.Position, backward bool, m *query.Matcher) error {
 	ids := make([]string, 0, len(set))
 	for id := range set {
 		if after != nil && (!backward && id <= after.ID || backward && id >= after.ID) {
@@ -437,16 +425,17 @@ func (x *runner) byIDs(set map[string]struct{}, after *backend.Position, backwar
 		if err != nil {
 			return err
 		}
-		if ok && match(r.Doc) && !x.emit(r) {
+		if ok && m.Match(r.Doc) && !x.emit(r) {
 			return nil
 		}
 	}
 	return nil
 }
 
-// walkRecords emits the kind's records in id order (descending when
-// backward), strictly after the position's id.
-func (x *runner) walkRecords(after *backend.Position, backward bool, match func(backend.Document) bool) error {
+// walkRecords emits the kind's records that m matches (a nil m matches
+// every record) in id order (descending when backward), strictly after the
+// position's id.
+func (x *runner) walkRecords(after *backend.Position, backward bool, m *query.Matcher) error {
 	prefix := recordPrefix(x.tenant, x.kd.kind.Name)
 	opts := badgerdb.IteratorOptions{PrefetchValues: true, PrefetchSize: 16, Reverse: backward}
 	var seek []byte
@@ -473,7 +462,7 @@ func (x *runner) walkRecords(after *backend.Position, backward bool, match func(
 		if err != nil {
 			return false, fmt.Errorf("record %x: %w", k, err)
 		}
-		if !match(doc) {
+		if !m.Match(doc) {
 			return true, nil
 		}
 		id, err := x.recordID(k, prefix)
@@ -531,8 +520,8 @@ func (x *runner) walk(opts badgerdb.IteratorOptions, prefix, seek []byte, fn fun
 
 // walkIndex emits the records in the order of index ix, walking it
 // forwards or backwards from after, skipping records outside set (when
-// set) and those match rejects.
-func (x *runner) walkIndex(ix int, set map[string]struct{}, after *backend.Position, backward bool, match func(backend.Document) bool) error {
+// set) and those m does not match (a nil m matches every record).
+func (x *runner) walkIndex(ix int, set map[string]struct{}, after *backend.Position, backward bool, m *query.Matcher) error {
 	cix := x.kd.indexes[ix]
 	prefix := indexPrefix(x.kd.spaces[ix], x.tenant, x.kd.kind.Name, cix.Name)
 	// Every value key starts with a type tag below 0xFF, so prefix+0xFF
@@ -583,7 +572,7 @@ func (x *runner) walkIndex(ix int, set map[string]struct{}, after *backend.Posit
 			}
 		}
 		r, ok, err := x.fetch(id)
-		if err != nil || !ok || !match(r.Doc) {
+		if err != nil || !ok || !m.Match(r.Doc) {
 			return err == nil, err
 		}
 		return x.emit(r), nil
@@ -598,10 +587,11 @@ func afterValue(p *backend.Position) query.Value {
 	return p.Values[0]
 }
 
-// sortSet emits the records of a small set in the order of index ix: it
-// fetches them and sorts them by the index keys their documents have,
-// which is the order a walk of the index would produce.
-func (x *runner) sortSet(ix int, set map[string]struct{}, after *backend.Position, backward bool, match func(backend.Document) bool) error {
+// sortSet emits the records of a small set that m matches (a nil m
+// matches every record) in the order of index ix: it fetches them and
+// sorts them by the index keys their documents have, which is the order a
+// walk of the index would produce.
+func (x *runner) sortSet(ix int, set map[string]struct{}, after *backend.Position, backward bool, m *query.Matcher) error {
 	cix := x.kd.indexes[ix]
 	type row struct {
 		vk  []byte
@@ -628,7 +618,7 @@ func (x *runner) sortSet(ix int, set map[string]struct{}, after *backend.Positio
 		if err != nil {
 			return err
 		}
-		if !ok || !match(r.Doc) {
+		if !ok || !m.Match(r.Doc) {
 			continue
 		}
 		// The walk lists a record under its index key; a record without

@@ -345,6 +345,10 @@ func TestUniquePoint(t *testing.T) {
 		{`name eq "BOB"`, nil, false, []string{"k2"}},
 		{`emails.value eq "nobody@x.io"`, nil, false, []string{}},
 		{`emails.value eq "cy@x.io"`, nil, false, []string{}}, // another tenant's
+		// One key narrows the filter but does not answer it: the rest is
+		// still checked.
+		{`emails.value eq "ann@x.io" and name co "zz"`, nil, false, []string{}},
+		{`emails.value eq "ann@x.io" and name co "nn"`, nil, false, []string{"k1"}},
 	}
 	for _, tt := range tests {
 		q := backend.Query{Kind: tkind, Filter: bind(t, tt.filter), After: tt.after, Reverse: tt.reverse}
