@@ -25,7 +25,9 @@ import (
 //   - the audit trail: every old and new value in the entries about the
 //     user becomes Tombstone, and so does the actor of every entry whose
 //     actor was the user's userName, an email, externalId or subject;
-//   - the query cache: the tenant's cached results are dropped.
+//   - the query cache: the tenant's cached results are dropped, and so
+//     are the prepared list requests of every tenant, whose filter texts
+//     may name the user.
 //
 // Stores keep the bytes of overwritten records in their files until they
 // compact them; call Directory.Compact afterwards to have them removed.

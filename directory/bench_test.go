@@ -152,3 +152,29 @@ func BenchmarkFindByEmailDistinct(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkListTenants lists the one user of a tenant by userName, with
+// the same filter in each of 4,096 tenants, more than the plan cache
+// holds: the tenants share the request's plan.
+func BenchmarkListTenants(b *testing.B) {
+	ctx := context.Background()
+	d, err := directory.New(memory.New(), directory.WithCache(0, 0))
+	if err != nil {
+		b.Fatal(err)
+	}
+	tenants := make([]*directory.Users, 4096)
+	for i := range tenants {
+		tenants[i] = d.Users(fmt.Sprintf("t%04d", i))
+		if _, err := tenants[i].Create(ctx, directory.User{UserName: "owner"}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	opts := directory.ListOptions{Filter: `userName eq "owner"`}
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		page, err := tenants[i%len(tenants)].List(ctx, opts)
+		if err != nil || len(page.Users) != 1 {
+			b.Fatalf("list: %v, %d users", err, len(page.Users))
+		}
+	}
+}

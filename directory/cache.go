@@ -112,13 +112,11 @@ func (c *queryCache) clear() {
 
 // dropTenant removes every cached result of the tenant, whatever its
 // generation, so that none stays in memory (Anonymize: no personal data
-// may outlive the call, even in unreachable entries).
+// may outlive the call, even in unreachable entries). It drops every
+// prepared request too: their filter texts may hold the personal data, and
+// they are shared by every tenant, so none can be told to be another's.
 func (c *queryCache) dropTenant(tenant string) {
-	for _, k := range c.plans.Keys() {
-		if k.tenant == tenant {
-			c.plans.Remove(k)
-		}
-	}
+	c.plans.Purge()
 	if c.lru == nil {
 		return
 	}
@@ -133,12 +131,13 @@ func (c *queryCache) dropTenant(tenant string) {
 // planCacheSize is how many prepared list requests a directory keeps.
 const planCacheSize = 1024
 
-// planKey is the key of a prepared request: the request's texts as
-// given, and the canonical form of the mandatory conditions the directory
-// adds. A struct of the strings themselves, rather than one string built
-// from them, costs a hit no allocation and no copying.
+// planKey is the key of a prepared request: its kind, the request's texts
+// as given, and the canonical form of the mandatory conditions the
+// directory adds. It has no tenant: a prepared request is the same in
+// every tenant. A struct of the strings themselves, rather than one string
+// built from them, costs a hit no allocation and no copying.
 type planKey struct {
-	tenant, kind         string
+	kind                 string
 	filter, sort         string
 	attributes, excluded string
 	conditions           string

@@ -291,7 +291,7 @@ func listKind[T any](ctx context.Context, d *Directory, tenant string, ki *kindI
 	if err := usersOnly(ki, opts); err != nil {
 		return PageOf[T]{}, err
 	}
-	p, err := d.prepare(tenant, ki, opts, extra...)
+	p, err := d.prepare(ki, opts, extra...)
 	if err != nil {
 		return PageOf[T]{}, err
 	}
@@ -304,7 +304,7 @@ func countKind(ctx context.Context, d *Directory, tenant string, ki *kindInfo, f
 	if err := validTenant(tenant); err != nil {
 		return 0, err
 	}
-	p, err := d.prepare(tenant, ki, ListOptions{Filter: filter}, extra...)
+	p, err := d.prepare(ki, ListOptions{Filter: filter}, extra...)
 	if err != nil {
 		return 0, err
 	}

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/userdir/userdir/backend"
 	"github.com/userdir/userdir/query"
@@ -97,9 +98,12 @@ type PageOf[T any] struct {
 // cursor's fingerprint, the whole filter compiled) is made on first use,
 // so a request that never needs it, such as a lookup whose plan is not
 // cached, does not pay for it.
+//
+// A prepared request belongs to no tenant: the plan cache shares it among
+// every tenant that sends the same request, and the tenant is given with
+// each use.
 type prepared struct {
 	ki     *kindInfo
-	tenant string
 	filter query.Expr // bound, with the mandatory conditions
 	sort   query.Sort
 	plan   query.Plan
@@ -110,9 +114,8 @@ type prepared struct {
 	proj     query.Projection
 
 	canonOnce sync.Once
-	canon     string // see canonical
-	fpOnce    sync.Once
-	fp        []byte // see fingerprint
+	canon     string                      // see canonical
+	fp        atomic.Pointer[tenantPrint] // see fingerprint
 	matchOnce sync.Once
 	match     *query.Matcher // see matcher
 }
@@ -124,11 +127,22 @@ func (p *prepared) canonical() string {
 	return p.canon
 }
 
-// fingerprint returns the cursor fingerprint of the request: its tenant,
-// kind and canonical form, hashed.
-func (p *prepared) fingerprint() []byte {
-	p.fpOnce.Do(func() { p.fp = fingerprint(p.tenant, p.ki.kind.Name, p.canonical()) })
-	return p.fp
+// tenantPrint is a request's cursor fingerprint in one tenant.
+type tenantPrint struct {
+	tenant string
+	fp     []byte
+}
+
+// fingerprint returns the cursor fingerprint of the request in tenant: the
+// tenant, kind and canonical form, hashed. The last tenant's is kept, so
+// that the pages of one tenant's list hash it once.
+func (p *prepared) fingerprint(tenant string) []byte {
+	if t := p.fp.Load(); t != nil && t.tenant == tenant {
+		return t.fp
+	}
+	t := &tenantPrint{tenant: tenant, fp: fingerprint(tenant, p.ki.kind.Name, p.canonical())}
+	p.fp.Store(t)
+	return t.fp
 }
 
 // matcher returns the whole filter compiled, for the one record a cursor
@@ -138,20 +152,20 @@ func (p *prepared) matcher() *query.Matcher {
 	return p.match
 }
 
-// prepare parses, binds and plans a list of the kind ki in tenant. The
+// prepare parses, binds and plans a list of the kind ki. The
 // mandatory conditions in extra (unbound; the deleted-users mode, the user
 // whose credentials are listed) are and-ed with the caller's filter, and
 // are part of the canonical query, so cursors and cache entries are bound
 // to them too.
 //
 // Requests given as text (no Where) are prepared once and then taken from
-// the plan cache: a prepared request is shared, and what it makes on first
-// use (see prepared) it makes once, through sync.Once.
-func (d *Directory) prepare(tenant string, ki *kindInfo, opts ListOptions, extra ...query.Expr) (*prepared, error) {
+// the plan cache, whatever their tenant: a prepared request is shared, and
+// what it makes on first use (see prepared) it makes once.
+func (d *Directory) prepare(ki *kindInfo, opts ListOptions, extra ...query.Expr) (*prepared, error) {
 	if opts.Where != nil {
-		return d.prepareNew(tenant, ki, opts, condition{expr: allOf(extra...)})
+		return d.prepareNew(ki, opts, condition{expr: allOf(extra...)})
 	}
-	return d.prepareCached(tenant, ki, opts, conditionOf(allOf(extra...)))
+	return d.prepareCached(ki, opts, conditionOf(allOf(extra...)))
 }
 
 // condition is a mandatory condition of a list, unbound (nil for none),
@@ -172,13 +186,13 @@ func conditionOf(e query.Expr) condition {
 // prepareCached is prepare for a request given as text, through the plan
 // cache, with the mandatory condition cond. A hit costs no parsing, no
 // canonical form and no allocation.
-func (d *Directory) prepareCached(tenant string, ki *kindInfo, opts ListOptions, cond condition) (*prepared, error) {
-	key := planKey{tenant: tenant, kind: ki.kind.Name, filter: opts.Filter, sort: opts.Sort,
+func (d *Directory) prepareCached(ki *kindInfo, opts ListOptions, cond condition) (*prepared, error) {
+	key := planKey{kind: ki.kind.Name, filter: opts.Filter, sort: opts.Sort,
 		attributes: opts.Attributes, excluded: opts.ExcludedAttributes, conditions: cond.canon}
 	if p, ok := d.cache.plans.Get(key); ok {
 		return p, nil
 	}
-	p, err := d.prepareNew(tenant, ki, opts, cond)
+	p, err := d.prepareNew(ki, opts, cond)
 	if err != nil {
 		return nil, err
 	}
@@ -188,7 +202,7 @@ func (d *Directory) prepareCached(tenant string, ki *kindInfo, opts ListOptions,
 
 // prepareNew is prepare without the plan cache, with the mandatory
 // condition cond.
-func (d *Directory) prepareNew(tenant string, ki *kindInfo, opts ListOptions, cond condition) (*prepared, error) {
+func (d *Directory) prepareNew(ki *kindInfo, opts ListOptions, cond condition) (*prepared, error) {
 	var exprs []query.Expr
 	if opts.Filter != "" {
 		e, err := query.ParseWithLimits(opts.Filter, d.limits)
@@ -203,7 +217,7 @@ func (d *Directory) prepareNew(tenant string, ki *kindInfo, opts ListOptions, co
 	if cond.bound == nil {
 		exprs = append(exprs, cond.expr)
 	}
-	p := &prepared{ki: ki, tenant: tenant}
+	p := &prepared{ki: ki}
 	if filter := allOf(exprs...); filter != nil {
 		b, err := query.Bind(filter, ki.schema)
 		if err != nil {
@@ -374,7 +388,7 @@ func listPage[T any](ctx context.Context, d *Directory, tenant string, p *prepar
 	var pos *position
 	back := false
 	if opts.Cursor != "" {
-		st, vals, err := d.cursor.decode(opts.Cursor, p.fingerprint())
+		st, vals, err := d.cursor.decode(opts.Cursor, p.fingerprint(tenant))
 		if err != nil {
 			return PageOf[T]{}, err
 		}
@@ -433,17 +447,17 @@ func listPage[T any](ctx context.Context, d *Directory, tenant string, p *prepar
 		case len(recs) == 0 && pos != nil:
 			// Everything past the position went away; the way back starts
 			// at the position and includes its row, if it is still there.
-			page.Prev = d.cursor.encodeState(cursorState{V: cursorVersion, Back: !back, Inc: true, FP: p.fingerprint(), ID: pos.ID}, pos.Values)
+			page.Prev = d.cursor.encodeState(cursorState{V: cursorVersion, Back: !back, Inc: true, FP: p.fingerprint(tenant), ID: pos.ID}, pos.Values)
 			if back {
 				page.Next, page.Prev = page.Prev, ""
 			}
 		case len(recs) > 0:
 			first, last := recs[0], recs[len(recs)-1]
 			if (!back && more) || (back && pos != nil) {
-				page.Next = d.cursor.encode(p.fingerprint(), false, p.sort.Values(last.Doc), last.ID)
+				page.Next = d.cursor.encode(p.fingerprint(tenant), false, p.sort.Values(last.Doc), last.ID)
 			}
 			if (back && more) || (!back && pos != nil) {
-				page.Prev = d.cursor.encode(p.fingerprint(), true, p.sort.Values(first.Doc), first.ID)
+				page.Prev = d.cursor.encode(p.fingerprint(tenant), true, p.sort.Values(first.Doc), first.ID)
 			}
 		}
 	}
@@ -507,7 +521,7 @@ func (d *Directory) count(ctx context.Context, tenant string, p *prepared) (int,
 // filter where, in id order, read in full before it returns so that the
 // caller may write them.
 func (d *Directory) find(ctx context.Context, tenant string, ki *kindInfo, where query.Expr) ([]backend.Record, error) {
-	p, err := d.prepare(tenant, ki, ListOptions{Where: where})
+	p, err := d.prepare(ki, ListOptions{Where: where})
 	if err != nil {
 		return nil, err
 	}
@@ -758,9 +772,9 @@ func (h *Users) prepare(opts ListOptions) (*prepared, error) {
 	}
 	cond := h.d.deleted[opts.Deleted]
 	if opts.Where != nil {
-		return h.d.prepareNew(h.tenant, h.d.k.users, opts, cond)
+		return h.d.prepareNew(h.d.k.users, opts, cond)
 	}
-	return h.d.prepareCached(h.tenant, h.d.k.users, opts, cond)
+	return h.d.prepareCached(h.d.k.users, opts, cond)
 }
 
 // List returns one page of the tenant's users that match opts. With
