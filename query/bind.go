@@ -261,6 +261,11 @@ func pathText(p Path) string {
 // extension object alone leaves the URN's last component among the names;
 // resolvePath re-splits such a path against the known URNs.
 func (s *Schema) resolvePath(p Path) (*Attribute, error) {
+	if p.URN == "" {
+		if a := s.lookupKnown(p.Names); a != nil {
+			return a, nil
+		}
+	}
 	written := pathText(p)
 	urn, names := p.URN, p.Names
 	if urn != "" && !strings.EqualFold(urn, s.urn) && s.extension(urn) == nil {
@@ -329,7 +334,8 @@ func resolveIn(vf *Attribute, p Path) (*Attribute, error) {
 // Binding is compositional: the bound form of an and or an or is the two
 // bound operands joined, so parts may be bound apart and joined after. No
 // function of this module changes a bound tree, so one may be shared by
-// many queries and goroutines; a caller must not change it either.
+// many queries and goroutines; a caller must not change it either. Trees
+// bound against one schema share the Attribute of a declared attribute.
 func Bind(e Expr, s *Schema) (Expr, error) {
 	if e == nil {
 		return nil, nil

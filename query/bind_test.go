@@ -2,6 +2,8 @@ package query
 
 import (
 	"errors"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -444,6 +446,64 @@ func TestAttrError(t *testing.T) {
 	assert.Equal(t, `invalid attribute "foo": unknown attribute`, err.Error())
 	assert.True(t, errors.Is(err, ErrInvalidFilter))
 	assert.False(t, errors.Is(err, ErrQueryTooComplex))
+}
+
+// TestKnownAttributes checks that the attributes NewSchema resolves once
+// are those resolving each path gives, for every declared name and
+// sub-attribute in several spellings, that a path it did not resolve
+// (unknown, ambiguous, under claims, too deep) is left to resolve, and
+// that trees bound against one schema share them.
+func TestKnownAttributes(t *testing.T) {
+	const a, b = "urn:example:a", "urn:example:b"
+	schemas := map[string]*Schema{
+		"user": UserSchema(),
+		"ambiguous": NewSchema("urn:example:core", []AttrDef{{Name: "id", Type: TypeString, CaseExact: true}},
+			Extension{URN: a, Attrs: []AttrDef{{Name: "team", Type: TypeString}, {Name: "only", Type: TypeNumber}}},
+			Extension{URN: b, Attrs: []AttrDef{{Name: "Team", Type: TypeString}}}),
+		"shadowed": NewSchema("urn:example:core", []AttrDef{{Name: "site", Type: TypeString}},
+			Extension{URN: a, Attrs: []AttrDef{{Name: "Site", Type: TypeComplex, Sub: []AttrDef{{Name: "code", Type: TypeString}}}}}),
+	}
+	spellings := func(n string) []string { return []string{n, strings.ToLower(n), strings.ToUpper(n)} }
+	for name, s := range schemas {
+		t.Run(name, func(t *testing.T) {
+			paths := [][]string{{"nope"}, {"emails", "nope"}, {"claims", "x"}, {"claims", "x", "y"}, {"userName", "x"}, {"name", "givenName", "x"}, {""}, {}}
+			defs := slices.Clone(s.Attrs())
+			for _, e := range s.Extensions() {
+				defs = append(defs, e.Attrs...)
+			}
+			for _, d := range defs {
+				for _, n := range spellings(d.Name) {
+					paths = append(paths, []string{n})
+					for _, sub := range d.Sub {
+						for _, sn := range spellings(sub.Name) {
+							paths = append(paths, []string{n, sn})
+						}
+					}
+				}
+			}
+			for _, names := range paths {
+				written := strings.Join(names, ".")
+				want, err := s.resolve("", names, written)
+				got := s.lookupKnown(names)
+				if err != nil || len(names) > 2 || want.Claims && len(names) > 1 {
+					assert.Nil(t, got, "%q", written)
+					continue
+				}
+				if assert.NotNil(t, got, "%q", written) {
+					assert.Equal(t, want, got, "%q", written)
+				}
+			}
+		})
+	}
+	s := schemas["user"]
+	e, err := Parse(`emails.value eq "a@x.io"`)
+	require.NoError(t, err)
+	one, err := Bind(e, s)
+	require.NoError(t, err)
+	two, err := Bind(e, s)
+	require.NoError(t, err)
+	assert.Same(t, one.(*Compare).Attr, two.(*Compare).Attr)
+	assert.NotSame(t, one, two)
 }
 
 func BenchmarkBind(b *testing.B) {

@@ -564,8 +564,9 @@ func BenchmarkEval(b *testing.B) {
 }
 
 // FuzzBindEval checks that binding and evaluating any filter never panics,
-// and that the canonical text of a bound filter binds to the same text and
-// the same results.
+// that binding through the attributes NewSchema resolved once gives the
+// tree and the error resolving every path gives, and that the canonical
+// text of a bound filter binds to the same text and the same results.
 func FuzzBindEval(f *testing.F) {
 	for _, tc := range evalMatrix {
 		f.Add(tc.filter)
@@ -574,6 +575,8 @@ func FuzzBindEval(f *testing.F) {
 		f.Add(tc.filter)
 	}
 	s := UserSchema()
+	unknown := *s
+	unknown.known = nil
 	users := fxUsers()
 	f.Fuzz(func(t *testing.T, filter string) {
 		e, err := Parse(filter)
@@ -581,6 +584,9 @@ func FuzzBindEval(f *testing.F) {
 			return
 		}
 		b, err := Bind(e, s)
+		want, wantErr := Bind(e, &unknown)
+		require.Equal(t, wantErr, err)
+		require.Equal(t, want, b)
 		if err != nil {
 			require.ErrorIs(t, err, ErrInvalidFilter)
 			return

@@ -46,6 +46,18 @@ type Schema struct {
 	byName     map[string]*AttrDef  // folded core attribute name
 	extByName  map[string]*AttrDef  // folded extension attribute name (unqualified), nil when ambiguous
 	extURN     map[string]Extension // folded URN
+	// known holds the unqualified names of attributes, as declared and
+	// folded, resolved once by NewSchema with their sub-attributes, so
+	// that Bind resolves the usual paths without allocating. Bound trees
+	// share these attributes, which nothing changes.
+	known map[string]*knownAttr
+}
+
+// knownAttr is an unqualified attribute name resolved, with the names of
+// its sub-attributes, as declared and folded, resolved below it.
+type knownAttr struct {
+	attr *Attribute
+	subs map[string]*Attribute
 }
 
 // Extension is a schema extension: attributes that live under a URN key.
@@ -82,7 +94,71 @@ func NewSchema(urn string, attrs []AttrDef, extensions ...Extension) *Schema {
 			s.extByName[k] = nil
 		}
 	}
+	s.known = s.resolveKnown()
 	return s
+}
+
+// resolveKnown resolves every unqualified name of a core or extension
+// attribute and of its sub-attributes, as declared and folded, the way
+// Bind would, for Schema.known. A name that does not resolve (an
+// extension attribute's name shared by two extensions) is left out.
+func (s *Schema) resolveKnown() map[string]*knownAttr {
+	known := map[string]*knownAttr{}
+	add := func(defs []AttrDef) {
+		for i := range defs {
+			name := defs[i].Name
+			a, err := s.resolve("", []string{name}, name)
+			if err != nil {
+				continue
+			}
+			k := &knownAttr{attr: a}
+			if a.def != nil && a.def.Type == TypeComplex && !a.def.Free {
+				k.subs = map[string]*Attribute{}
+				for _, sub := range a.def.Sub {
+					sa, err := s.resolve("", []string{name, sub.Name}, name+"."+sub.Name)
+					if err != nil {
+						continue
+					}
+					k.subs[sub.Name] = sa
+					k.subs[strings.ToLower(sub.Name)] = sa
+				}
+			}
+			// A core and an extension attribute may share a name: resolve
+			// picks the same one for both, so the first entry stands.
+			for _, key := range []string{name, strings.ToLower(name)} {
+				if known[key] == nil {
+					known[key] = k
+				}
+			}
+		}
+	}
+	add(s.attrs)
+	for _, e := range s.extensions {
+		add(e.Attrs)
+	}
+	return known
+}
+
+// lookupKnown returns the attribute of an unqualified path of one or two
+// names that NewSchema resolved, or nil.
+func (s *Schema) lookupKnown(names []string) *Attribute {
+	if len(names) == 0 || len(names) > 2 {
+		return nil
+	}
+	k := s.known[names[0]]
+	if k == nil {
+		if k = s.known[strings.ToLower(names[0])]; k == nil {
+			return nil
+		}
+	}
+	if len(names) == 1 {
+		return k.attr
+	}
+	a := k.subs[names[1]]
+	if a == nil {
+		a = k.subs[strings.ToLower(names[1])]
+	}
+	return a
 }
 
 // URN returns the core schema URN.
