@@ -1,9 +1,11 @@
 package directory
 
 import (
+	"hash/maphash"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	lru "github.com/hashicorp/golang-lru/v2"
@@ -23,10 +25,17 @@ type queryCache struct {
 	ttl time.Duration
 
 	// plans holds prepared list requests by their text. A plan depends
-	// only on the request, the tenant and the directory's configuration,
-	// never on the data, so it needs no generation and is kept even when
-	// the result cache is off.
+	// only on the request and the directory's configuration, never on the
+	// tenant or the data, so it needs no generation and is kept even when
+	// the result cache is off. A plan is kept from the second time its
+	// request is prepared (see admit).
 	plans *lru.Cache[planKey, *prepared]
+	// seen holds hashes of the plan keys prepared lately, for admit, in
+	// buckets of planWays; next counts each bucket's hashes, to pick the
+	// slot the bucket's next hash replaces.
+	seen     [planSeen]atomic.Uint64
+	next     [planSeen / planWays]atomic.Uint32
+	seenSeed maphash.Seed
 
 	mu   sync.Mutex
 	gens map[string]uint64
@@ -38,7 +47,7 @@ type cacheEntry struct {
 }
 
 func newQueryCache(size int, ttl time.Duration) *queryCache {
-	c := &queryCache{ttl: ttl, gens: map[string]uint64{}}
+	c := &queryCache{ttl: ttl, gens: map[string]uint64{}, seenSeed: maphash.MakeSeed()}
 	c.plans, _ = lru.New[planKey, *prepared](planCacheSize) // planCacheSize > 0
 	if size > 0 {
 		c.lru, _ = lru.New[string, cacheEntry](size) // only fails for size <= 0
@@ -130,6 +139,37 @@ func (c *queryCache) dropTenant(tenant string) {
 
 // planCacheSize is how many prepared list requests a directory keeps.
 const planCacheSize = 1024
+
+// planSeen is how many recently prepared requests admit remembers: a
+// request prepared again within about that many others is kept. They are
+// remembered in buckets of planWays.
+const (
+	planSeen = 4096
+	planWays = 4
+)
+
+// admit reports whether the plan of key, just prepared, is to be kept in
+// the plan cache: only when a request with the same key was prepared
+// lately. Requests that never come back (lookups by arbitrary values) then
+// neither pay for the cache's bookkeeping nor push out the plans of the
+// requests that do.
+//
+// A request is remembered by a hash of its key in one of the slots of the
+// bucket the hash picks, taking the slots of a bucket in turn, so that a
+// request is forgotten only when planWays others of its bucket come after
+// it. Two keys with the same 64-bit hash would be taken for one.
+func (c *queryCache) admit(key planKey) bool {
+	h := maphash.Comparable(c.seenSeed, key) | 1<<63 // 0 is an empty slot
+	b := h % (planSeen / planWays)
+	bucket := c.seen[b*planWays : (b+1)*planWays]
+	for j := range bucket {
+		if bucket[j].Load() == h {
+			return true
+		}
+	}
+	bucket[c.next[b].Add(1)%planWays].Store(h)
+	return false
+}
 
 // planKey is the key of a prepared request: its kind, the request's texts
 // as given, and the canonical form of the mandatory conditions the

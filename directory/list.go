@@ -158,9 +158,10 @@ func (p *prepared) matcher() *query.Matcher {
 // are part of the canonical query, so cursors and cache entries are bound
 // to them too.
 //
-// Requests given as text (no Where) are prepared once and then taken from
-// the plan cache, whatever their tenant: a prepared request is shared, and
-// what it makes on first use (see prepared) it makes once.
+// Requests given as text (no Where) go through the plan cache, whatever
+// their tenant: one prepared twice lately is kept and then taken from it.
+// A prepared request is shared, and what it makes on first use (see
+// prepared) it makes once.
 func (d *Directory) prepare(ki *kindInfo, opts ListOptions, extra ...query.Expr) (*prepared, error) {
 	if opts.Where != nil {
 		return d.prepareNew(ki, opts, condition{expr: allOf(extra...)})
@@ -196,7 +197,9 @@ func (d *Directory) prepareCached(ki *kindInfo, opts ListOptions, cond condition
 	if err != nil {
 		return nil, err
 	}
-	d.cache.plans.Add(key, p)
+	if d.cache.admit(key) {
+		d.cache.plans.Add(key, p)
+	}
 	return p, nil
 }
 

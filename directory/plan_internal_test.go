@@ -13,10 +13,10 @@ import (
 	"github.com/userdir/userdir/query"
 )
 
-// TestPlanCacheReuse checks that a request given as text is prepared once
-// and then taken from the plan cache, and that the requests that differ in
-// any part, the deleted-users mode included, get plans of their own, each
-// bound to its mandatory condition.
+// TestPlanCacheReuse checks that a request given as text is kept in the
+// plan cache from the second time it is prepared and then taken from it,
+// and that the requests that differ in any part, the deleted-users mode
+// included, get plans of their own, each bound to its mandatory condition.
 func TestPlanCacheReuse(t *testing.T) {
 	d, err := New(memory.New(), WithCache(0, 0))
 	require.NoError(t, err)
@@ -37,11 +37,14 @@ func TestPlanCacheReuse(t *testing.T) {
 	seen := map[*prepared]string{}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			first, err := users.prepare(tt.opts)
+			require.NoError(t, err)
 			p, err := users.prepare(tt.opts)
 			require.NoError(t, err)
+			assert.NotSame(t, first, p, "the first plan is not kept")
 			again, err := users.prepare(tt.opts)
 			require.NoError(t, err)
-			assert.Same(t, p, again, "the second request is a plan cache hit")
+			assert.Same(t, p, again, "the third request is a plan cache hit")
 			assert.Equal(t, tt.canon, query.Canonical(p.filter))
 			// The condition bound once in New makes the same tree as
 			// binding the request and its condition together.
@@ -155,8 +158,7 @@ func TestPreparedQuery(t *testing.T) {
 	d, err := New(memory.New(), WithCache(0, 0))
 	require.NoError(t, err)
 	opts := ListOptions{Filter: `emails.value eq "hot@x.io"`}
-	p, err := d.Users("acme").prepare(opts)
-	require.NoError(t, err)
+	p := keptPlan(t, d.Users("acme"), opts)
 	require.NotNil(t, p.query.Prepared, "the memory backend prepares the query")
 	ids := map[string]string{}
 	steps := []struct {
@@ -207,6 +209,54 @@ func TestPreparedQuery(t *testing.T) {
 			assert.Same(t, p, again, "the plan, and its prepared query, are reused")
 		})
 	}
+}
+
+// keptPlan prepares opts until the plan cache keeps its plan, and returns
+// the plan kept.
+func keptPlan(t *testing.T, users *Users, opts ListOptions) *prepared {
+	t.Helper()
+	for range 2 {
+		_, err := users.prepare(opts)
+		require.NoError(t, err)
+	}
+	p, err := users.prepare(opts)
+	require.NoError(t, err)
+	return p
+}
+
+// TestPlanCacheAdmission checks that requests prepared once, as lookups by
+// arbitrary values are, are not kept, so that they do not push the plans
+// of requests that come back out of the plan cache.
+func TestPlanCacheAdmission(t *testing.T) {
+	d, err := New(memory.New(), WithCache(0, 0))
+	require.NoError(t, err)
+	users := d.Users("acme")
+	hot := ListOptions{Filter: `userName eq "hot"`}
+	p := keptPlan(t, users, hot)
+	for i := range 3 * planCacheSize {
+		_, err := users.prepare(ListOptions{Filter: fmt.Sprintf(`emails.value eq "u%d@x.io"`, i)})
+		require.NoError(t, err)
+	}
+	assert.Equal(t, 1, d.cache.plans.Len(), "no lookup is kept")
+	again, err := users.prepare(hot)
+	require.NoError(t, err)
+	assert.Same(t, p, again, "the plan that came back is still kept")
+
+	// Requests that come back are kept even when there are nearly as many
+	// as the cache holds. Those that share their bucket of remembered
+	// requests with planWays others are not; with the hash seeded anew for
+	// each directory, about 2% of them, and more than 10% with a
+	// probability below one in a billion.
+	d.ClearCache()
+	const n = planCacheSize - 24
+	for range 3 {
+		for i := range n {
+			_, err := users.prepare(ListOptions{Filter: fmt.Sprintf(`emails.value eq "v%d@x.io"`, i)})
+			require.NoError(t, err)
+		}
+	}
+	t.Logf("kept %d of %d", d.cache.plans.Len(), n)
+	assert.GreaterOrEqual(t, d.cache.plans.Len(), n*9/10)
 }
 
 // plainBackend hides the optional interfaces of the backend it wraps
