@@ -16,13 +16,17 @@ type Matcher struct {
 // Compile compiles the bound filter e for Match. A nil e matches every
 // resource; a node that was not bound by Bind matches nothing. The filter
 // is read once, here: a node changed afterwards is not seen by the
-// Matcher, so compile again after changing one.
+// Matcher, so compile again after changing one. A Matcher is immutable:
+// the one a nil e compiles to is shared.
 func Compile(e Expr) *Matcher {
 	if e == nil {
-		return &Matcher{}
+		return matchAll
 	}
 	return &Matcher{fn: compile(e)}
 }
+
+// matchAll is the compiled form of a nil filter.
+var matchAll = &Matcher{}
 
 // Match reports whether r satisfies the compiled filter: what Eval reports
 // for the filter and r. It never panics on the values a Resource returns.
