@@ -1,11 +1,9 @@
 package directory
 
 import (
-	"hash/maphash"
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	lru "github.com/hashicorp/golang-lru/v2"
@@ -24,18 +22,9 @@ type queryCache struct {
 	lru *lru.Cache[string, cacheEntry] // nil when the cache is off
 	ttl time.Duration
 
-	// plans holds prepared list requests by their text. A plan depends
-	// only on the request and the directory's configuration, never on the
-	// tenant or the data, so it needs no generation and is kept even when
-	// the result cache is off. A plan is kept from the second time its
-	// request is prepared (see admit).
-	plans *lru.Cache[planKey, *prepared]
-	// seen holds hashes of the plan keys prepared lately, for admit, in
-	// buckets of planWays; next counts each bucket's hashes, to pick the
-	// slot the bucket's next hash replaces.
-	seen     [planSeen]atomic.Uint64
-	next     [planSeen / planWays]atomic.Uint32
-	seenSeed maphash.Seed
+	// plans holds prepared list requests by their text, even when the
+	// result cache is off.
+	plans *planCache
 
 	mu   sync.Mutex
 	gens map[string]uint64
@@ -47,8 +36,7 @@ type cacheEntry struct {
 }
 
 func newQueryCache(size int, ttl time.Duration) *queryCache {
-	c := &queryCache{ttl: ttl, gens: map[string]uint64{}, seenSeed: maphash.MakeSeed()}
-	c.plans, _ = lru.New[planKey, *prepared](planCacheSize) // planCacheSize > 0
+	c := &queryCache{ttl: ttl, gens: map[string]uint64{}, plans: newPlanCache()}
 	if size > 0 {
 		c.lru, _ = lru.New[string, cacheEntry](size) // only fails for size <= 0
 	}
@@ -113,7 +101,7 @@ func (c *queryCache) bump(tenant string) {
 }
 
 func (c *queryCache) clear() {
-	c.plans.Purge()
+	c.plans.purge()
 	if c.lru != nil {
 		c.lru.Purge()
 	}
@@ -125,7 +113,7 @@ func (c *queryCache) clear() {
 // prepared request too: their filter texts may hold the personal data, and
 // they are shared by every tenant, so none can be told to be another's.
 func (c *queryCache) dropTenant(tenant string) {
-	c.plans.Purge()
+	c.plans.purge()
 	if c.lru == nil {
 		return
 	}
@@ -135,50 +123,4 @@ func (c *queryCache) dropTenant(tenant string) {
 			c.lru.Remove(k)
 		}
 	}
-}
-
-// planCacheSize is how many prepared list requests a directory keeps.
-const planCacheSize = 1024
-
-// planSeen is how many recently prepared requests admit remembers: a
-// request prepared again within about that many others is kept. They are
-// remembered in buckets of planWays.
-const (
-	planSeen = 4096
-	planWays = 4
-)
-
-// admit reports whether the plan of key, just prepared, is to be kept in
-// the plan cache: only when a request with the same key was prepared
-// lately. Requests that never come back (lookups by arbitrary values) then
-// neither pay for the cache's bookkeeping nor push out the plans of the
-// requests that do.
-//
-// A request is remembered by a hash of its key in one of the slots of the
-// bucket the hash picks, taking the slots of a bucket in turn, so that a
-// request is forgotten only when planWays others of its bucket come after
-// it. Two keys with the same 64-bit hash would be taken for one.
-func (c *queryCache) admit(key planKey) bool {
-	h := maphash.Comparable(c.seenSeed, key) | 1<<63 // 0 is an empty slot
-	b := h % (planSeen / planWays)
-	bucket := c.seen[b*planWays : (b+1)*planWays]
-	for j := range bucket {
-		if bucket[j].Load() == h {
-			return true
-		}
-	}
-	bucket[c.next[b].Add(1)%planWays].Store(h)
-	return false
-}
-
-// planKey is the key of a prepared request: its kind, the request's texts
-// as given, and the canonical form of the mandatory conditions the
-// directory adds. It has no tenant: a prepared request is the same in
-// every tenant. A struct of the strings themselves, rather than one string
-// built from them, costs a hit no allocation and no copying.
-type planKey struct {
-	kind                 string
-	filter, sort         string
-	attributes, excluded string
-	conditions           string
 }

@@ -190,16 +190,14 @@ func conditionOf(e query.Expr) condition {
 func (d *Directory) prepareCached(ki *kindInfo, opts ListOptions, cond condition) (*prepared, error) {
 	key := planKey{kind: ki.kind.Name, filter: opts.Filter, sort: opts.Sort,
 		attributes: opts.Attributes, excluded: opts.ExcludedAttributes, conditions: cond.canon}
-	if p, ok := d.cache.plans.Get(key); ok {
+	if p, ok := d.cache.plans.get(key); ok {
 		return p, nil
 	}
 	p, err := d.prepareNew(ki, opts, cond)
 	if err != nil {
 		return nil, err
 	}
-	if d.cache.admit(key) {
-		d.cache.plans.Add(key, p)
-	}
+	d.cache.plans.offer(key, p)
 	return p, nil
 }
 

@@ -61,7 +61,7 @@ func TestPlanCacheReuse(t *testing.T) {
 			seen[p] = tt.name
 		})
 	}
-	assert.Equal(t, len(tests), d.cache.plans.Len())
+	assert.Equal(t, len(tests), d.cache.plans.len())
 
 	// A request given as an expression (Where) is prepared each time, its
 	// condition joined the same way.
@@ -73,7 +73,7 @@ func TestPlanCacheReuse(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, want, p.filter, "mode %d", mode)
 	}
-	assert.Equal(t, len(tests), d.cache.plans.Len(), "a Where request is not cached")
+	assert.Equal(t, len(tests), d.cache.plans.len(), "a Where request is not cached")
 }
 
 // TestDeletedConditions checks that the conditions made once in New are
@@ -128,7 +128,7 @@ func TestPlanCacheTenants(t *testing.T) {
 		_, err = d.Roles(tenant).List(ctx, ListOptions{})
 		require.NoError(t, err)
 	}
-	assert.Equal(t, 3, d.cache.plans.Len(), "one plan per request, whatever the tenant")
+	assert.Equal(t, 3, d.cache.plans.len(), "one plan per request, whatever the tenant")
 
 	opts := ListOptions{Filter: `userName eq "zq-secret"`}
 	p, err := d.Users("acme").prepare(opts)
@@ -147,7 +147,7 @@ func TestPlanCacheTenants(t *testing.T) {
 
 	_, err = d.Users("acme").Anonymize(ctx, u.ID)
 	require.NoError(t, err)
-	assert.Zero(t, d.cache.plans.Len())
+	assert.Zero(t, d.cache.plans.len())
 }
 
 // TestPreparedQuery checks that the backend query a cached plan keeps,
@@ -237,7 +237,7 @@ func TestPlanCacheAdmission(t *testing.T) {
 		_, err := users.prepare(ListOptions{Filter: fmt.Sprintf(`emails.value eq "u%d@x.io"`, i)})
 		require.NoError(t, err)
 	}
-	assert.Equal(t, 1, d.cache.plans.Len(), "no lookup is kept")
+	assert.Equal(t, 1, d.cache.plans.len(), "no lookup is kept")
 	again, err := users.prepare(hot)
 	require.NoError(t, err)
 	assert.Same(t, p, again, "the plan that came back is still kept")
@@ -255,8 +255,8 @@ func TestPlanCacheAdmission(t *testing.T) {
 			require.NoError(t, err)
 		}
 	}
-	t.Logf("kept %d of %d", d.cache.plans.Len(), n)
-	assert.GreaterOrEqual(t, d.cache.plans.Len(), n*9/10)
+	t.Logf("kept %d of %d", d.cache.plans.len(), n)
+	assert.GreaterOrEqual(t, d.cache.plans.len(), n*9/10)
 }
 
 // plainBackend hides the optional interfaces of the backend it wraps
