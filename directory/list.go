@@ -386,10 +386,18 @@ func listPage[T any](ctx context.Context, d *Directory, tenant string, p *prepar
 	if err != nil {
 		return PageOf[T]{}, err
 	}
+	// The request's fingerprint in the tenant, made at most once a page.
+	var fp []byte
+	cursorFP := func() []byte {
+		if fp == nil {
+			fp = p.fingerprint(tenant)
+		}
+		return fp
+	}
 	var pos *position
 	back := false
 	if opts.Cursor != "" {
-		st, vals, err := d.cursor.decode(opts.Cursor, p.fingerprint(tenant))
+		st, vals, err := d.cursor.decode(opts.Cursor, cursorFP())
 		if err != nil {
 			return PageOf[T]{}, err
 		}
@@ -448,17 +456,17 @@ func listPage[T any](ctx context.Context, d *Directory, tenant string, p *prepar
 		case len(recs) == 0 && pos != nil:
 			// Everything past the position went away; the way back starts
 			// at the position and includes its row, if it is still there.
-			page.Prev = d.cursor.encodeState(cursorState{V: cursorVersion, Back: !back, Inc: true, FP: p.fingerprint(tenant), ID: pos.ID}, pos.Values)
+			page.Prev = d.cursor.encodeState(cursorState{V: cursorVersion, Back: !back, Inc: true, FP: cursorFP(), ID: pos.ID}, pos.Values)
 			if back {
 				page.Next, page.Prev = page.Prev, ""
 			}
 		case len(recs) > 0:
 			first, last := recs[0], recs[len(recs)-1]
 			if (!back && more) || (back && pos != nil) {
-				page.Next = d.cursor.encode(p.fingerprint(tenant), false, p.sort.Values(last.Doc), last.ID)
+				page.Next = d.cursor.encode(cursorFP(), false, p.sort.Values(last.Doc), last.ID)
 			}
 			if (back && more) || (!back && pos != nil) {
-				page.Prev = d.cursor.encode(p.fingerprint(tenant), true, p.sort.Values(first.Doc), first.ID)
+				page.Prev = d.cursor.encode(cursorFP(), true, p.sort.Values(first.Doc), first.ID)
 			}
 		}
 	}

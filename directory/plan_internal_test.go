@@ -145,9 +145,17 @@ func TestPlanCacheTenants(t *testing.T) {
 	}
 	assert.NotEqual(t, p.fingerprint("acme"), p.fingerprint("other"))
 
+	// A request prepared once before Anonymize is forgotten: preparing it
+	// once after does not keep it.
+	once := ListOptions{Filter: `emails.value eq "zq-secret@x.io"`}
+	_, err = d.Users("other").prepare(once)
+	require.NoError(t, err)
 	_, err = d.Users("acme").Anonymize(ctx, u.ID)
 	require.NoError(t, err)
 	assert.Zero(t, d.cache.plans.len())
+	_, err = d.Users("other").prepare(once)
+	require.NoError(t, err)
+	assert.Zero(t, d.cache.plans.len(), "not kept: Anonymize forgot it")
 }
 
 // TestPreparedQuery checks that the backend query a cached plan keeps,

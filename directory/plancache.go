@@ -133,12 +133,20 @@ func (c *planCache) admit(key planKey) bool {
 	return false
 }
 
-// purge drops every plan.
+// purge drops every plan, and forgets every request prepared lately: the
+// hashes admit keeps of their texts would still tell, to one who guesses a
+// text, that it was prepared.
 func (c *planCache) purge() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	clear(c.m)
 	c.ring, c.hand = nil, 0
+	for i := range c.seen {
+		c.seen[i].Store(0)
+	}
+	for i := range c.next {
+		c.next[i].Store(0)
+	}
 }
 
 // len returns the number of plans kept.

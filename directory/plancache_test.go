@@ -21,6 +21,19 @@ func keep(t *testing.T, c *planCache, key planKey, p *prepared) {
 	require.Same(t, p, got)
 }
 
+// checkRing checks that the clock's ring holds exactly the cache's
+// entries.
+func checkRing(t *testing.T, c *planCache) {
+	t.Helper()
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	require.Len(t, c.ring, len(c.m))
+	for _, e := range c.ring {
+		require.Same(t, e, c.m[e.key], "%v", e.key)
+	}
+	require.True(t, len(c.ring) == 0 || c.hand < len(c.ring))
+}
+
 // peek is get without marking the plan used.
 func peek(c *planCache, key planKey) (*prepared, bool) {
 	c.mu.RLock()
@@ -71,13 +84,18 @@ func TestPlanCacheClock(t *testing.T) {
 		}
 	}
 	assert.Equal(t, added, evicted, "only plans not looked up are replaced")
+	checkRing(t, c)
 
 	c.purge()
 	assert.Zero(t, c.len())
+	checkRing(t, c)
 	_, ok := c.get(key(0))
 	assert.False(t, ok)
+	c.offer(key(0), plans[key(0)])
+	assert.Zero(t, c.len(), "purge forgets the requests prepared before it")
 	keep(t, c, key(0), plans[key(0)])
 	assert.Equal(t, 1, c.len())
+	checkRing(t, c)
 }
 
 // TestPlanCacheConcurrent looks plans up, offers and purges them from
@@ -114,4 +132,5 @@ func TestPlanCacheConcurrent(t *testing.T) {
 	}
 	wg.Wait()
 	assert.LessOrEqual(t, c.len(), planCacheSize)
+	checkRing(t, c)
 }

@@ -495,6 +495,15 @@ func TestKnownAttributes(t *testing.T) {
 			}
 		})
 	}
+	// Every spelling of a name is the same attribute.
+	for name, paths := range map[string][2][]string{
+		"user":     {{"userName"}, {"USERNAME"}},
+		"shadowed": {{"site"}, {"Site"}},
+	} {
+		a, b := schemas[name].lookupKnown(paths[0]), schemas[name].lookupKnown(paths[1])
+		require.NotNil(t, a, name)
+		assert.Same(t, a, b, name)
+	}
 	s := schemas["user"]
 	e, err := Parse(`emails.value eq "a@x.io"`)
 	require.NoError(t, err)

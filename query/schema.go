@@ -107,6 +107,15 @@ func (s *Schema) resolveKnown() map[string]*knownAttr {
 	add := func(defs []AttrDef) {
 		for i := range defs {
 			name := defs[i].Name
+			if k := known[strings.ToLower(name)]; k != nil {
+				// Another spelling of a name resolved already (a core and
+				// an extension attribute may share a name): names resolve
+				// case-insensitively, so to the same attribute.
+				if known[name] == nil {
+					known[name] = k
+				}
+				continue
+			}
 			a, err := s.resolve("", []string{name}, name)
 			if err != nil {
 				continue
@@ -123,13 +132,8 @@ func (s *Schema) resolveKnown() map[string]*knownAttr {
 					k.subs[strings.ToLower(sub.Name)] = sa
 				}
 			}
-			// A core and an extension attribute may share a name: resolve
-			// picks the same one for both, so the first entry stands.
-			for _, key := range []string{name, strings.ToLower(name)} {
-				if known[key] == nil {
-					known[key] = k
-				}
-			}
+			known[name] = k
+			known[strings.ToLower(name)] = k
 		}
 	}
 	add(s.attrs)
