@@ -56,3 +56,26 @@ func TestQuick(t *testing.T) {
 		t.Error("a row failed")
 	}
 }
+
+// TestSpread checks that the reference row's sample holds distinct users,
+// as many as asked for or every user, the same for the same stream.
+func TestSpread(t *testing.T) {
+	for _, n := range []int{1, 7, 2000, 1_000_003 * 2, 65536} {
+		ds := newDataset(1, n)
+		k := min(n, 3000)
+		s := ds.spread(n, k, 3)
+		if len(s.ids) != k || len(s.filters) != k {
+			t.Fatalf("n %d: %d ids and %d filters, want %d", n, len(s.ids), len(s.filters), k)
+		}
+		seen := map[string]bool{}
+		for _, id := range s.ids {
+			if seen[id] {
+				t.Fatalf("n %d: user %s twice", n, id)
+			}
+			seen[id] = true
+		}
+		if again := ds.spread(n, k, 3); again.ids[k-1] != s.ids[k-1] {
+			t.Fatalf("n %d: another sample for the same stream", n)
+		}
+	}
+}
