@@ -404,10 +404,7 @@ func normalizeClaim(v any) any {
 	case uint64:
 		return uintNumber(v)
 	case json.Number:
-		if b, ok := smallNumber(string(v)); ok {
-			return b
-		}
-		return v
+		return textNumber(string(v))
 	case float32:
 		return json.Number(strconv.FormatFloat(float64(v), 'g', -1, 32))
 	case float64:

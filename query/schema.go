@@ -128,12 +128,10 @@ func (s *Schema) resolveKnown() map[string]*knownAttr {
 					if err != nil {
 						continue
 					}
-					k.subs[sub.Name] = sa
-					k.subs[strings.ToLower(sub.Name)] = sa
+					putSpellings(k.subs, sub.Name, sa)
 				}
 			}
-			known[name] = k
-			known[strings.ToLower(name)] = k
+			putSpellings(known, name, k)
 		}
 	}
 	add(s.attrs)
@@ -149,20 +147,30 @@ func (s *Schema) lookupKnown(names []string) *Attribute {
 	if len(names) == 0 || len(names) > 2 {
 		return nil
 	}
-	k := s.known[names[0]]
+	k := getSpelling(s.known, names[0])
 	if k == nil {
-		if k = s.known[strings.ToLower(names[0])]; k == nil {
-			return nil
-		}
+		return nil
 	}
 	if len(names) == 1 {
 		return k.attr
 	}
-	a := k.subs[names[1]]
-	if a == nil {
-		a = k.subs[strings.ToLower(names[1])]
+	return getSpelling(k.subs, names[1])
+}
+
+// putSpellings sets m's entries for name as declared and folded to v.
+func putSpellings[V any](m map[string]V, name string, v V) {
+	m[name] = v
+	m[strings.ToLower(name)] = v
+}
+
+// getSpelling returns m's entry for name, looked up as written and then
+// folded (folding allocates, so only a name spelt otherwise than declared
+// pays for it).
+func getSpelling[V any](m map[string]V, name string) V {
+	if v, ok := m[name]; ok {
+		return v
 	}
-	return a
+	return m[strings.ToLower(name)]
 }
 
 // URN returns the core schema URN.
