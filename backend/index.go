@@ -50,3 +50,19 @@ func (c CompiledIndex) Keys(doc Document) [][]byte {
 	slices.SortFunc(keys, bytes.Compare)
 	return slices.CompactFunc(keys, bytes.Equal)
 }
+
+// HasKey reports whether key is one of the index keys of doc, as Keys
+// would return them, without building the others.
+func (c CompiledIndex) HasKey(doc Document, key []byte) bool {
+	var buf []byte
+	for _, v := range c.Attr.Values(doc) {
+		if v.Kind == query.KindNull {
+			continue
+		}
+		buf = query.AppendKey(buf[:0], v, c.Attr.CaseExact)
+		if bytes.Equal(buf, key) {
+			return true
+		}
+	}
+	return false
+}

@@ -69,6 +69,16 @@
 // The Store is a backend.Preparer: the index plan, the compiled filter
 // and the sort index of a query the directory repeats are made once.
 //
+// A list by one unique value (emails.value eq "a@x.io") reads the unique
+// index key, whose value is the record's id, and then the record. The
+// Store remembers the id each such key held when it was last read
+// (Options.LookupCache), and next time reads the record alone and checks
+// that it has the value: a record that has it in the query's snapshot is
+// the one the index names, so an entry that has gone stale (the value
+// moved to another user, the user deleted) costs one read more and never
+// a wrong answer, and writes need not update the cache. It keeps ids and
+// hashes of keys, not the values.
+//
 // Verify checks that the index entries and the records agree.
 //
 // # Durability

@@ -298,7 +298,7 @@ func (x *runner) scanSpan(sp backend.Span, fn func(id string)) error {
 	ix := x.kd.indexes[sp.Index]
 	prefix := indexPrefix(x.kd.spaces[sp.Index], x.tenant, x.kd.kind.Name, ix.Name)
 	if ix.Unique && sp.Point {
-		id, ok, err := x.uniqueID(sp)
+		id, ok, err := x.uniqueID(append(prefix, sp.Lo...))
 		if ok {
 			fn(id)
 		}
@@ -333,12 +333,16 @@ func (x *runner) scanSpan(sp backend.Span, fn func(id string)) error {
 	return nil
 }
 
-// uniqueID returns the id the key of a unique index's point span holds,
-// and whether there is one: a point read, which badger answers from the
-// bloom filters without an iterator.
-func (x *runner) uniqueID(sp backend.Span) (string, bool, error) {
-	// The prefix leaves room for a short value key: one allocation.
-	key := append(indexPrefix(x.kd.spaces[sp.Index], x.tenant, x.kd.kind.Name, x.kd.indexes[sp.Index].Name), sp.Lo...)
+// uniqueKey returns the key of a unique index's point span. The prefix
+// leaves room for a short value key: one allocation.
+func (x *runner) uniqueKey(sp backend.Span) []byte {
+	return append(indexPrefix(x.kd.spaces[sp.Index], x.tenant, x.kd.kind.Name, x.kd.indexes[sp.Index].Name), sp.Lo...)
+}
+
+// uniqueID returns the id a unique index key holds, and whether there is
+// one: a point read, which badger answers from the bloom filters without
+// an iterator.
+func (x *runner) uniqueID(key []byte) (string, bool, error) {
 	item, err := x.rd.txn.Get(key)
 	if errors.Is(err, badgerdb.ErrKeyNotFound) {
 		return "", false, nil
@@ -353,14 +357,31 @@ func (x *runner) uniqueID(sp backend.Span) (string, bool, error) {
 
 // byUnique emits the record a unique index's point span selects, when
 // there is one and it lies strictly after the position's id (before it
-// when backward): one point read of the index key and one of the record,
-// without an id set or an iterator. The span is the whole filter, exactly.
+// when backward): a point read of the index key and one of the record,
+// without an id set or an iterator, or only the read of the record when
+// the store remembers the id the key held (see lookups). The span is the
+// whole filter, exactly.
 func (x *runner) byUnique(sp backend.Span, after *backend.Position, backward bool) error {
-	id, ok, err := x.uniqueID(sp)
+	key := x.uniqueKey(sp)
+	outside := func(id string) bool {
+		return after != nil && (!backward && id <= after.ID || backward && id >= after.ID)
+	}
+	if id, ok := x.s.lookups.get(key); ok && !outside(id) {
+		r, ok, err := x.fetch(id)
+		if err != nil {
+			return err
+		}
+		if ok && x.kd.indexes[sp.Index].HasKey(r.Doc, sp.Lo) {
+			x.emit(r)
+			return nil
+		}
+	}
+	id, ok, err := x.uniqueID(key)
 	if err != nil || !ok {
 		return err
 	}
-	if after != nil && (!backward && id <= after.ID || backward && id >= after.ID) {
+	x.s.lookups.put(key, id)
+	if outside(id) {
 		return nil
 	}
 	r, ok, err := x.fetch(id)

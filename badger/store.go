@@ -52,6 +52,16 @@ type Options struct {
 	// so a retried write sees the winner's data.
 	MaxAttempts int
 
+	// LookupCache is how many unique index keys the Store remembers the
+	// record of, so that a list by a unique value (emails.value eq
+	// "a@x.io") reads the record directly instead of the index key and
+	// then the record. The answer is checked against the record read, so
+	// a remembered entry never makes a query wrong (see the package
+	// documentation), and it holds ids and hashes of keys, never indexed
+	// values. Zero means 65,536 entries, which cost about 6 MiB when
+	// full; a negative value turns the cache off.
+	LookupCache int
+
 	// Tune, when set, adjusts badger's options after the Store has set its
 	// own, for tuning (cache and memtable sizes, compression, encryption).
 	// Changing Dir, InMemory or DetectConflicts breaks the Store.
@@ -93,6 +103,10 @@ type Store struct {
 	// keys is, approximately, every key creates must find free that the
 	// database has had since the Store learnt them after Open (see known).
 	keys *known
+
+	// lookups remembers the ids that unique index keys held when queries
+	// read them; nil when Options.LookupCache is negative.
+	lookups *lookups
 }
 
 // kindDef is a defined kind with its indexes compiled. It is immutable.
@@ -164,6 +178,7 @@ func Open(path string, opts Options) (*Store, error) {
 		maxAttempts: maxAttempts,
 		parked:      map[*reader]struct{}{},
 		keys:        newKnown(),
+		lookups:     newLookups(lookupSlots(opts.LookupCache)),
 	}
 	kinds := map[string]*kindDef{}
 	s.kinds.Store(&kinds)

@@ -1,0 +1,128 @@
+package badger
+
+import (
+	"hash/maphash"
+	"sync/atomic"
+)
+
+// A list by a unique value (emails.value eq "a@x.io", userName eq "ann")
+// reads two keys: the unique index key, whose value is the id, and the
+// record. The Store remembers, in the process, the id that each of the
+// unique keys it read lately held (lookups), and reads the record
+// directly. It then checks that the record it read has the value in the
+// index: a unique index key is held by at most one record, the one whose
+// document has that value, so a record that has the value in the query's
+// snapshot is the one the index entry of that snapshot names. When the
+// record is gone or does not have the value, the query reads the index as
+// before and remembers what it found.
+//
+// The check makes an entry that has gone stale harmless, so writes never
+// need to update the cache, and a write made behind the Store's back (see
+// Store.DB) cannot make a query wrong unless it also leaves the indexes
+// disagreeing with the records, which Verify reports. It also makes two
+// keys with one hash harmless, so the cache keeps a key's 64-bit hash
+// (with a seed chosen at random when the Store opens), never the key: it
+// holds no indexed value (an email address, a user name), only ids, and
+// nothing it holds outlives the erasure of a user's data.
+
+// lookupWays is how many slots a key may occupy: the slots of one bucket.
+const lookupWays = 2
+
+// lookups is a fixed-size, lock-free map from unique index keys to ids.
+// A key hashes to a bucket of lookupWays slots; a new key takes an empty
+// slot of its bucket, or replaces the one its hash chooses. It is safe for
+// concurrent use; a nil *lookups remembers nothing.
+type lookups struct {
+	seed  maphash.Seed
+	slots []atomic.Pointer[lookup]
+	mask  uint64 // the number of buckets minus one
+}
+
+// lookup is what a unique index key held: the id of its record. The key
+// is only known by its hash.
+type lookup struct {
+	hash uint64
+	id   string
+}
+
+// newLookups returns a cache of at least n slots (a power of two), or nil
+// when n is not positive.
+func newLookups(n int) *lookups {
+	if n <= 0 {
+		return nil
+	}
+	buckets := 1
+	for buckets*lookupWays < n {
+		buckets <<= 1
+	}
+	return &lookups{
+		seed:  maphash.MakeSeed(),
+		slots: make([]atomic.Pointer[lookup], buckets*lookupWays),
+		mask:  uint64(buckets - 1),
+	}
+}
+
+// bucket returns the slots of key's bucket and key's hash.
+func (c *lookups) bucket(key []byte) ([]atomic.Pointer[lookup], uint64) {
+	h := maphash.Bytes(c.seed, key)
+	i := (h & c.mask) * lookupWays
+	return c.slots[i : i+lookupWays], h
+}
+
+// get returns the id remembered for key, or for another key with the
+// same hash.
+func (c *lookups) get(key []byte) (string, bool) {
+	if c == nil {
+		return "", false
+	}
+	b, h := c.bucket(key)
+	for i := range b {
+		if e := b[i].Load(); e != nil && e.hash == h {
+			return e.id, true
+		}
+	}
+	return "", false
+}
+
+// put remembers that key held id.
+func (c *lookups) put(key []byte, id string) {
+	if c == nil {
+		return
+	}
+	b, h := c.bucket(key)
+	victim := -1
+	for i := range b {
+		e := b[i].Load()
+		if e != nil && e.hash == h {
+			if e.id != id {
+				b[i].Store(&lookup{hash: h, id: id})
+			}
+			return
+		}
+		if e == nil && victim < 0 {
+			victim = i
+		}
+	}
+	if victim < 0 {
+		// The bucket is full: the hash's top bits, which did not choose
+		// the bucket, choose the slot to replace.
+		victim = int(h>>60) % lookupWays
+	}
+	b[victim].Store(&lookup{hash: h, id: id})
+}
+
+// defaultLookups is the size of the lookup cache when Options.LookupCache
+// is zero.
+const defaultLookups = 1 << 16
+
+// lookupSlots returns the size of the lookup cache Options.LookupCache
+// asks for: zero when it is negative.
+func lookupSlots(n int) int {
+	switch {
+	case n == 0:
+		return defaultLookups
+	case n < 0:
+		return 0
+	}
+	return n
+}
