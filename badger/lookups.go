@@ -62,20 +62,27 @@ func newLookups(n int) *lookups {
 	}
 }
 
-// bucket returns the slots of key's bucket and key's hash.
-func (c *lookups) bucket(key []byte) ([]atomic.Pointer[lookup], uint64) {
-	h := maphash.Bytes(c.seed, key)
-	i := (h & c.mask) * lookupWays
-	return c.slots[i : i+lookupWays], h
+// hash returns the hash of a unique index key, which get and put take.
+func (c *lookups) hash(key []byte) uint64 {
+	if c == nil {
+		return 0
+	}
+	return maphash.Bytes(c.seed, key)
 }
 
-// get returns the id remembered for key, or for another key with the
-// same hash.
-func (c *lookups) get(key []byte) (string, bool) {
+// bucket returns the slots of the bucket of the hash h.
+func (c *lookups) bucket(h uint64) []atomic.Pointer[lookup] {
+	i := (h & c.mask) * lookupWays
+	return c.slots[i : i+lookupWays]
+}
+
+// get returns the id remembered for the key whose hash is h (or for
+// another key with that hash).
+func (c *lookups) get(h uint64) (string, bool) {
 	if c == nil {
 		return "", false
 	}
-	b, h := c.bucket(key)
+	b := c.bucket(h)
 	for i := range b {
 		if e := b[i].Load(); e != nil && e.hash == h {
 			return e.id, true
@@ -84,12 +91,12 @@ func (c *lookups) get(key []byte) (string, bool) {
 	return "", false
 }
 
-// put remembers that key held id.
-func (c *lookups) put(key []byte, id string) {
+// put remembers that the key whose hash is h held id.
+func (c *lookups) put(h uint64, id string) {
 	if c == nil {
 		return
 	}
-	b, h := c.bucket(key)
+	b := c.bucket(h)
 	victim := -1
 	for i := range b {
 		e := b[i].Load()

@@ -39,29 +39,29 @@ func TestLookupSlots(t *testing.T) {
 
 func TestLookups(t *testing.T) {
 	var none *lookups
-	none.put([]byte("k"), "a")
-	_, ok := none.get([]byte("k"))
+	none.put(none.hash([]byte("k")), "a")
+	_, ok := none.get(none.hash([]byte("k")))
 	assert.False(t, ok, "a nil cache remembers nothing")
 
 	c := newLookups(1) // one bucket: every key competes for its slots
-	c.put([]byte("k1"), "a")
-	c.put([]byte("k2"), "b")
+	c.put(c.hash([]byte("k1")), "a")
+	c.put(c.hash([]byte("k2")), "b")
 	for _, tc := range []struct{ key, id string }{{"k1", "a"}, {"k2", "b"}} {
-		id, ok := c.get([]byte(tc.key))
+		id, ok := c.get(c.hash([]byte(tc.key)))
 		assert.True(t, ok, tc.key)
 		assert.Equal(t, tc.id, id, tc.key)
 	}
-	c.put([]byte("k1"), "c")
-	id, _ := c.get([]byte("k1"))
+	c.put(c.hash([]byte("k1")), "c")
+	id, _ := c.get(c.hash([]byte("k1")))
 	assert.Equal(t, "c", id, "a key put again takes the new id")
-	_, ok = c.get([]byte("k3"))
+	_, ok = c.get(c.hash([]byte("k3")))
 	assert.False(t, ok)
 
 	// A full bucket replaces one of its keys, and the new key is there.
 	for i := range 50 {
 		key := []byte(fmt.Sprintf("n%d", i))
-		c.put(key, "x")
-		id, ok := c.get(key)
+		c.put(c.hash(key), "x")
+		id, ok := c.get(c.hash(key))
 		assert.True(t, ok && id == "x", "key %s just put", key)
 		held := 0
 		for j := range c.slots {
@@ -146,7 +146,7 @@ func TestLookupStale(t *testing.T) {
 			_, err := s.Create(ctx, "t", tkind, "a", doc("a", "a@x.io", "b@x.io"))
 			require.NoError(t, err)
 			require.Equal(t, []string{"a"}, emailIDs(t, s, "a@x.io", nil, false))
-			_, ok := s.lookups.get(slices.Concat(indexPrefix(spaceUnique, "t", tkind, "emails"), query.AppendKey(nil, query.Value{Kind: query.KindString, Str: "a@x.io"}, false)))
+			_, ok := s.lookups.get(s.lookups.hash(slices.Concat(indexPrefix(spaceUnique, "t", tkind, "emails"), query.AppendKey(nil, query.Value{Kind: query.KindString, Str: "a@x.io"}, false))))
 			require.True(t, ok, "the list is remembered")
 
 			require.NoError(t, tc.change(s))
@@ -284,8 +284,8 @@ func TestLookupsConcurrent(t *testing.T) {
 			defer func() { done <- struct{}{} }()
 			for i := range 2000 {
 				key := []byte(fmt.Sprintf("k%d", i%16))
-				c.put(key, fmt.Sprintf("id%d-%d", i%16, g))
-				if id, ok := c.get(key); ok {
+				c.put(c.hash(key), fmt.Sprintf("id%d-%d", i%16, g))
+				if id, ok := c.get(c.hash(key)); ok {
 					assert.True(t, strings.HasPrefix(id, fmt.Sprintf("id%d-", i%16)), "key %s: %s", key, id)
 				}
 			}

@@ -363,10 +363,11 @@ func (x *runner) uniqueID(key []byte) (string, bool, error) {
 // whole filter, exactly.
 func (x *runner) byUnique(sp backend.Span, after *backend.Position, backward bool) error {
 	key := x.uniqueKey(sp)
+	h := x.s.lookups.hash(key)
 	outside := func(id string) bool {
 		return after != nil && (!backward && id <= after.ID || backward && id >= after.ID)
 	}
-	if id, ok := x.s.lookups.get(key); ok && !outside(id) {
+	if id, ok := x.s.lookups.get(h); ok && !outside(id) {
 		r, ok, err := x.fetch(id)
 		if err != nil {
 			return err
@@ -380,7 +381,7 @@ func (x *runner) byUnique(sp backend.Span, after *backend.Position, backward boo
 	if err != nil || !ok {
 		return err
 	}
-	x.s.lookups.put(key, id)
+	x.s.lookups.put(h, id)
 	if outside(id) {
 		return nil
 	}
