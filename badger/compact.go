@@ -39,6 +39,7 @@ const (
 // learning its keys (about a second per million records). A Query
 // suspended in its consumer's loop body is ended: its next step reports
 // ErrConflict, and running it again reads the new database.
+// Compact also empties the Store's lookup cache (Options.LookupCache).
 // A crash during Compact leaves either the old or the new database in
 // place, whole; Open finishes or undoes the swap. The store's directory
 // must be the one badger keeps both its tables and its value log in.
@@ -56,6 +57,9 @@ func (s *Store) Compact(ctx context.Context) error {
 		return &backend.Error{Op: op, Err: backend.ErrUnsupported, Cause: errors.New("the value log is kept in another directory")}
 	}
 	s.endParked(errQueryCompacted)
+	// No query runs now to fill the lookup cache again with what it read
+	// before.
+	s.lookups.reset()
 	if s.inMemory {
 		next, err := badgerdb.Open(s.bopts)
 		if err != nil {

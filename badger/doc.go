@@ -74,10 +74,11 @@
 // Store remembers the id each such key held when it was last read
 // (Options.LookupCache), and next time reads the record alone and checks
 // that it has the value: a record that has it in the query's snapshot is
-// the one the index names, so an entry that has gone stale (the value
-// moved to another user, the user deleted) costs one read more and never
-// a wrong answer, and writes need not update the cache. It keeps ids and
-// hashes of keys, not the values.
+// the one the index names. An entry that has gone stale (the value moved
+// to another user, the user deleted) costs one read more than no cache,
+// and never a wrong answer, so writes need not update the cache; a lookup
+// that finds no record forgets the key. The cache keeps
+// ids and hashes of keys, not the values, and Compact empties it.
 //
 // Verify checks that the index entries and the records agree.
 //

@@ -13,25 +13,48 @@ import (
 // index: a unique index key is held by at most one record, the one whose
 // document has that value, so a record that has the value in the query's
 // snapshot is the one the index entry of that snapshot names. When the
-// record is gone or does not have the value, the query reads the index as
-// before and remembers what it found.
+// record is gone, cannot be read or does not have the value, the query
+// reads the index as before, and remembers what it found, or forgets the
+// key when no record has the value.
 //
 // The check makes an entry that has gone stale harmless, so writes never
 // need to update the cache, and a write made behind the Store's back (see
 // Store.DB) cannot make a query wrong unless it also leaves the indexes
 // disagreeing with the records, which Verify reports. It also makes two
 // keys with one hash harmless, so the cache keeps a key's 64-bit hash
-// (with a seed chosen at random when the Store opens), never the key: it
-// holds no indexed value (an email address, a user name), only ids, and
-// nothing it holds outlives the erasure of a user's data.
+// (with a seed chosen at random when the Store opens), never the key
+// itself: it holds ids, and no indexed value (an email address, a user
+// name). Compact, which erases deleted data from the files, empties it.
 
-// lookupWays is how many slots a key may occupy: the slots of one bucket.
-const lookupWays = 2
+const (
+	// lookupWays is how many slots a key may occupy: the slots of one
+	// bucket.
+	lookupWays = 2
+	// defaultLookups is the size of the lookup cache when
+	// Options.LookupCache is zero.
+	defaultLookups = 1 << 16
+	// maxLookups caps Options.LookupCache.
+	maxLookups = 1 << 26
+)
 
-// lookups is a fixed-size, lock-free map from unique index keys to ids.
-// A key hashes to a bucket of lookupWays slots; a new key takes an empty
-// slot of its bucket, or replaces the one its hash chooses. It is safe for
-// concurrent use; a nil *lookups remembers nothing.
+// lookupSlots returns the size of the lookup cache Options.LookupCache
+// asks for: zero when it is negative, and at most maxLookups.
+func lookupSlots(n int) int {
+	switch {
+	case n == 0:
+		return defaultLookups
+	case n < 0:
+		return 0
+	}
+	return min(n, maxLookups)
+}
+
+// lookups is a fixed-size, lock-free map from the hashes of unique index
+// keys to ids. A hash chooses a bucket of lookupWays slots, which hold the
+// bucket's keys newest first: a new key takes the first slot and pushes
+// the others along, so the bucket's oldest key is the one that goes. It is
+// safe for concurrent use; racing writers may drop or repeat an entry,
+// which only costs reads. A nil *lookups remembers nothing.
 type lookups struct {
 	seed  maphash.Seed
 	slots []atomic.Pointer[lookup]
@@ -39,14 +62,14 @@ type lookups struct {
 }
 
 // lookup is what a unique index key held: the id of its record. The key
-// is only known by its hash.
+// is only known by its hash. It is never modified once stored.
 type lookup struct {
 	hash uint64
 	id   string
 }
 
-// newLookups returns a cache of at least n slots (a power of two), or nil
-// when n is not positive.
+// newLookups returns a cache of at least n slots, rounded up to a power of
+// two, or nil when n is not positive. n is at most maxLookups.
 func newLookups(n int) *lookups {
 	if n <= 0 {
 		return nil
@@ -62,7 +85,8 @@ func newLookups(n int) *lookups {
 	}
 }
 
-// hash returns the hash of a unique index key, which get and put take.
+// hash returns the hash of a unique index key, which get, put and forget
+// take.
 func (c *lookups) hash(key []byte) uint64 {
 	if c == nil {
 		return 0
@@ -97,39 +121,39 @@ func (c *lookups) put(h uint64, id string) {
 		return
 	}
 	b := c.bucket(h)
-	victim := -1
 	for i := range b {
-		e := b[i].Load()
-		if e != nil && e.hash == h {
+		if e := b[i].Load(); e != nil && e.hash == h {
 			if e.id != id {
 				b[i].Store(&lookup{hash: h, id: id})
 			}
 			return
 		}
-		if e == nil && victim < 0 {
-			victim = i
-		}
 	}
-	if victim < 0 {
-		// The bucket is full: the hash's top bits, which did not choose
-		// the bucket, choose the slot to replace.
-		victim = int(h>>60) % lookupWays
+	for i := len(b) - 1; i > 0; i-- {
+		b[i].Store(b[i-1].Load())
 	}
-	b[victim].Store(&lookup{hash: h, id: id})
+	b[0].Store(&lookup{hash: h, id: id})
 }
 
-// defaultLookups is the size of the lookup cache when Options.LookupCache
-// is zero.
-const defaultLookups = 1 << 16
-
-// lookupSlots returns the size of the lookup cache Options.LookupCache
-// asks for: zero when it is negative.
-func lookupSlots(n int) int {
-	switch {
-	case n == 0:
-		return defaultLookups
-	case n < 0:
-		return 0
+// forget drops what the cache remembers for the key whose hash is h.
+func (c *lookups) forget(h uint64) {
+	if c == nil {
+		return
 	}
-	return n
+	b := c.bucket(h)
+	for i := range b {
+		if e := b[i].Load(); e != nil && e.hash == h {
+			b[i].CompareAndSwap(e, nil)
+		}
+	}
+}
+
+// reset forgets everything.
+func (c *lookups) reset() {
+	if c == nil {
+		return
+	}
+	for i := range c.slots {
+		c.slots[i].Store(nil)
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -21,6 +22,7 @@ func TestLookupSlots(t *testing.T) {
 		{-1, 0},
 		{1, 1},
 		{100, 100},
+		{1 << 40, maxLookups},
 	} {
 		assert.Equal(t, tc.want, lookupSlots(tc.in), "lookupSlots(%d)", tc.in)
 	}
@@ -57,12 +59,15 @@ func TestLookups(t *testing.T) {
 	_, ok = c.get(c.hash([]byte("k3")))
 	assert.False(t, ok)
 
-	// A full bucket replaces one of its keys, and the new key is there.
+	// A full bucket drops its oldest key for the new one.
+	has := func(key string) bool { _, ok := c.get(c.hash([]byte(key))); return ok }
+	prev := "k2" // the last new key: putting k1 again changed it in place
 	for i := range 50 {
-		key := []byte(fmt.Sprintf("n%d", i))
-		c.put(c.hash(key), "x")
-		id, ok := c.get(c.hash(key))
+		key := fmt.Sprintf("n%d", i)
+		c.put(c.hash([]byte(key)), "x")
+		id, ok := c.get(c.hash([]byte(key)))
 		assert.True(t, ok && id == "x", "key %s just put", key)
+		assert.True(t, has(prev), "key %s put before %s", prev, key)
 		held := 0
 		for j := range c.slots {
 			if c.slots[j].Load() != nil {
@@ -70,7 +75,19 @@ func TestLookups(t *testing.T) {
 			}
 		}
 		assert.Equal(t, lookupWays, held)
+		prev = key
 	}
+
+	c.forget(c.hash([]byte(prev)))
+	assert.False(t, has(prev), "forgotten")
+	assert.True(t, has("n48"), "forget drops only its key")
+	c.put(c.hash([]byte(prev)), "y")
+	c.reset()
+	for j := range c.slots {
+		assert.Nil(t, c.slots[j].Load(), "slot %d after reset", j)
+	}
+	none.forget(0)
+	none.reset()
 }
 
 // lookupStore opens an in-memory store with the test kind and the given
@@ -88,12 +105,30 @@ func lookupStore(t *testing.T, size int) *Store {
 // one email address returns, from position after when set; nil for none.
 func emailIDs(t *testing.T, s *Store, email string, after *backend.Position, reverse bool) []string {
 	t.Helper()
+	return tenantEmailIDs(t, s, "t", email, after, reverse)
+}
+
+// tenantEmailIDs is emailIDs in a given tenant.
+func tenantEmailIDs(t *testing.T, s *Store, tenant, email string, after *backend.Position, reverse bool) []string {
+	t.Helper()
 	f := bind(t, `emails.value eq "`+email+`"`)
-	got := ids(collect(t, s, "t", backend.Query{Kind: tkind, Filter: f, After: after, Reverse: reverse}))
+	got := ids(collect(t, s, tenant, backend.Query{Kind: tkind, Filter: f, After: after, Reverse: reverse}))
 	if len(got) == 0 {
 		return nil
 	}
 	return got
+}
+
+// emailKey returns the emails index key of an address in tenant "t".
+func emailKey(email string) []byte {
+	vk := query.AppendKey(nil, query.Value{Kind: query.KindString, Str: email}, false)
+	return uniqueKey(indexPrefix(spaceUnique, "t", tkind, "emails"), vk)
+}
+
+// remembered reports whether s's lookup cache holds an id for the address.
+func remembered(s *Store, email string) bool {
+	_, ok := s.lookups.get(s.lookups.hash(emailKey(email)))
+	return ok
 }
 
 // TestLookupStale runs a list by an email address, which the store
@@ -146,12 +181,12 @@ func TestLookupStale(t *testing.T) {
 			_, err := s.Create(ctx, "t", tkind, "a", doc("a", "a@x.io", "b@x.io"))
 			require.NoError(t, err)
 			require.Equal(t, []string{"a"}, emailIDs(t, s, "a@x.io", nil, false))
-			_, ok := s.lookups.get(s.lookups.hash(slices.Concat(indexPrefix(spaceUnique, "t", tkind, "emails"), query.AppendKey(nil, query.Value{Kind: query.KindString, Str: "a@x.io"}, false))))
-			require.True(t, ok, "the list is remembered")
+			require.True(t, remembered(s, "a@x.io"), "the list is remembered")
 
 			require.NoError(t, tc.change(s))
 			assert.Equal(t, tc.want, emailIDs(t, s, tc.email, nil, false))
 			assert.Equal(t, tc.want, emailIDs(t, s, tc.email, nil, false), "again, once remembered anew")
+			assert.Equal(t, tc.want != nil, remembered(s, tc.email), "remembered only when a record has it")
 			mustVerify(t, s)
 		})
 	}
@@ -199,28 +234,31 @@ func TestLookupReadsRecordOnly(t *testing.T) {
 		_, err := s.Create(ctx, "t", tkind, "a", &tdoc{ID: "a", Name: "a", Emails: []string{"a@x.io"}, Created: t0})
 		require.NoError(t, err)
 		require.Equal(t, []string{"a"}, emailIDs(t, s, "a@x.io", nil, false))
-		key := slices.Concat(indexPrefix(spaceUnique, "t", tkind, "emails"), query.AppendKey(nil, query.Value{Kind: query.KindString, Str: "a@x.io"}, false))
 		txn := s.DB().NewTransaction(true)
-		require.NoError(t, txn.Delete(key))
+		require.NoError(t, txn.Delete(emailKey("a@x.io")))
 		require.NoError(t, txn.Commit())
 		assert.Equal(t, tc.want, emailIDs(t, s, "a@x.io", nil, false), "LookupCache %d", tc.size)
 	}
 }
 
 // TestLookupDifferential runs random creates, replaces and deletes over a
-// few ids and addresses, and after each one lists every address on a
-// store with a tiny cache (so that keys evict each other) and compares
-// with a store that remembers nothing and with the documents themselves.
+// few ids and addresses in two tenants, and after each one lists every
+// address in both, from the start and from the position of the record
+// found, on a store with a tiny cache (so that keys evict each other), and
+// compares with a store that remembers nothing and with the documents
+// themselves.
 func TestLookupDifferential(t *testing.T) {
 	ctx := context.Background()
 	cached, plain := lookupStore(t, 4), lookupStore(t, -1)
 	r := rand.New(rand.NewPCG(3, 4))
+	tenants := []string{"t", "u"}
 	emails := make([]string, 12)
 	for i := range emails {
 		emails[i] = fmt.Sprintf("e%d@x.io", i)
 	}
-	live := map[string]*tdoc{}
+	live := map[string]map[string]*tdoc{"t": {}, "u": {}}
 	for step := range 600 {
+		tenant := tenants[r.IntN(len(tenants))]
 		id := fmt.Sprintf("id%d", r.IntN(8))
 		d := &tdoc{ID: id, Name: fmt.Sprintf("n%d", step), Created: t0}
 		for range r.IntN(3) {
@@ -230,7 +268,7 @@ func TestLookupDifferential(t *testing.T) {
 			}
 			d.Emails = append(d.Emails, e)
 		}
-		_, exists := live[id]
+		_, exists := live[tenant][id]
 		op := "create"
 		if exists {
 			op = "replace"
@@ -243,11 +281,11 @@ func TestLookupDifferential(t *testing.T) {
 			c := *d
 			switch op {
 			case "create":
-				_, errs[i] = s.Create(ctx, "t", tkind, id, &c)
+				_, errs[i] = s.Create(ctx, tenant, tkind, id, &c)
 			case "replace":
-				_, errs[i] = s.Replace(ctx, "t", tkind, id, &c, 0)
+				_, errs[i] = s.Replace(ctx, tenant, tkind, id, &c, 0)
 			default:
-				errs[i] = s.Delete(ctx, "t", tkind, id, 0)
+				errs[i] = s.Delete(ctx, tenant, tkind, id, 0)
 			}
 		}
 		require.Equal(t, errs[0] == nil, errs[1] == nil, "step %d %s: %v / %v", step, op, errs[0], errs[1])
@@ -255,43 +293,92 @@ func TestLookupDifferential(t *testing.T) {
 		case errs[0] != nil:
 			require.ErrorIs(t, errs[0], backend.ErrAlreadyExists, "step %d %s", step, op)
 		case op == "delete":
-			delete(live, id)
+			delete(live[tenant], id)
 		default:
-			live[id] = d
+			live[tenant][id] = d
 		}
-		for _, e := range emails {
-			var want []string
-			for _, d := range live { // at most one holds e
-				if slices.ContainsFunc(d.Emails, func(x string) bool { return strings.EqualFold(x, e) }) {
-					want = append(want, d.ID)
+		for _, tn := range tenants {
+			for _, e := range emails {
+				var want []string
+				for _, d := range live[tn] { // at most one holds e
+					if slices.ContainsFunc(d.Emails, func(x string) bool { return strings.EqualFold(x, e) }) {
+						want = append(want, d.ID)
+					}
+				}
+				got := tenantEmailIDs(t, cached, tn, e, nil, false)
+				assert.Equal(t, want, got, "step %d: cached store, %s %s", step, tn, e)
+				assert.Equal(t, tenantEmailIDs(t, plain, tn, e, nil, false), got, "step %d: %s %s", step, tn, e)
+				if len(want) == 1 {
+					for _, reverse := range []bool{false, true} {
+						at := &backend.Position{ID: want[0]}
+						assert.Nil(t, tenantEmailIDs(t, cached, tn, e, at, reverse), "step %d: %s %s after its record, reverse %v", step, tn, e, reverse)
+					}
 				}
 			}
-			got := emailIDs(t, cached, e, nil, false)
-			assert.Equal(t, want, got, "step %d: cached store, %s", step, e)
-			assert.Equal(t, emailIDs(t, plain, e, nil, false), got, "step %d: %s", step, e)
 		}
 	}
 	mustVerify(t, cached)
 }
 
-// TestLookupsConcurrent puts and gets keys from several goroutines, for
-// the race detector, and checks that a key found has an id it was given.
+// TestLookupUnreadable leaves a remembered record that cannot be decoded
+// after its address moved to another record: the list reads the index
+// and finds the other record, as a store without the cache does, rather
+// than failing on a record the index no longer names.
+func TestLookupUnreadable(t *testing.T) {
+	ctx := context.Background()
+	for _, size := range []int{0, -1} {
+		s := lookupStore(t, size)
+		_, err := s.Create(ctx, "t", tkind, "a", &tdoc{ID: "a", Name: "a", Emails: []string{"a@x.io"}, Created: t0})
+		require.NoError(t, err)
+		require.Equal(t, []string{"a"}, emailIDs(t, s, "a@x.io", nil, false))
+		_, err = s.Replace(ctx, "t", tkind, "a", &tdoc{ID: "a", Name: "a", Created: t0}, 0)
+		require.NoError(t, err)
+		_, err = s.Create(ctx, "t", tkind, "b", &tdoc{ID: "b", Name: "b", Emails: []string{"a@x.io"}, Created: t0})
+		require.NoError(t, err)
+		txn := s.DB().NewTransaction(true)
+		require.NoError(t, txn.Set(recordKey("t", tkind, "a"), appendRecordValue(nil, 2, []byte("not json"))))
+		require.NoError(t, txn.Commit())
+		assert.Equal(t, []string{"b"}, emailIDs(t, s, "a@x.io", nil, false), "LookupCache %d", size)
+	}
+}
+
+// TestLookupCompact checks that Compact empties the cache, and that lists
+// remember again after it.
+func TestLookupCompact(t *testing.T) {
+	ctx := context.Background()
+	s := lookupStore(t, 0)
+	_, err := s.Create(ctx, "t", tkind, "a", &tdoc{ID: "a", Name: "a", Emails: []string{"a@x.io"}, Created: t0})
+	require.NoError(t, err)
+	require.Equal(t, []string{"a"}, emailIDs(t, s, "a@x.io", nil, false))
+	require.True(t, remembered(s, "a@x.io"))
+	require.NoError(t, s.Compact(ctx))
+	assert.False(t, remembered(s, "a@x.io"), "after Compact")
+	assert.Equal(t, []string{"a"}, emailIDs(t, s, "a@x.io", nil, false))
+	assert.True(t, remembered(s, "a@x.io"), "listed again")
+}
+
+// TestLookupsConcurrent puts, gets and forgets keys from several
+// goroutines, for the race detector, and checks that a key found has an
+// id it was given.
 func TestLookupsConcurrent(t *testing.T) {
 	c := newLookups(8)
-	done := make(chan struct{})
+	var wg sync.WaitGroup
 	for g := range 4 {
+		wg.Add(1)
 		go func() {
-			defer func() { done <- struct{}{} }()
+			defer wg.Done()
 			for i := range 2000 {
 				key := []byte(fmt.Sprintf("k%d", i%16))
-				c.put(c.hash(key), fmt.Sprintf("id%d-%d", i%16, g))
-				if id, ok := c.get(c.hash(key)); ok {
+				h := c.hash(key)
+				c.put(h, fmt.Sprintf("id%d-%d", i%16, g))
+				if id, ok := c.get(h); ok {
 					assert.True(t, strings.HasPrefix(id, fmt.Sprintf("id%d-", i%16)), "key %s: %s", key, id)
+				}
+				if i%7 == 0 {
+					c.forget(h)
 				}
 			}
 		}()
 	}
-	for range 4 {
-		<-done
-	}
+	wg.Wait()
 }

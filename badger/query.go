@@ -333,9 +333,9 @@ func (x *runner) scanSpan(sp backend.Span, fn func(id string)) error {
 	return nil
 }
 
-// uniqueKey returns the key of a unique index's point span. The prefix
+// pointKey returns the key of a unique index's point span. The prefix
 // leaves room for a short value key: one allocation.
-func (x *runner) uniqueKey(sp backend.Span) []byte {
+func (x *runner) pointKey(sp backend.Span) []byte {
 	return append(indexPrefix(x.kd.spaces[sp.Index], x.tenant, x.kd.kind.Name, x.kd.indexes[sp.Index].Name), sp.Lo...)
 }
 
@@ -355,34 +355,42 @@ func (x *runner) uniqueID(key []byte) (string, bool, error) {
 	return id, err == nil, err
 }
 
+// beyond reports whether id lies strictly after the position's id in a
+// walk in id order (before it when backward); every id does when there
+// is no position.
+func beyond(after *backend.Position, backward bool, id string) bool {
+	return after == nil || (!backward && id > after.ID || backward && id < after.ID)
+}
+
 // byUnique emits the record a unique index's point span selects, when
-// there is one and it lies strictly after the position's id (before it
-// when backward): a point read of the index key and one of the record,
-// without an id set or an iterator, or only the read of the record when
-// the store remembers the id the key held (see lookups). The span is the
-// whole filter, exactly.
+// there is one and it lies beyond the position: a point read of the index
+// key and one of the record, without an id set or an iterator, or only
+// the read of the record when the store remembers the id the key held and
+// the record still has the value (see lookups). The span is the whole
+// filter, exactly.
 func (x *runner) byUnique(sp backend.Span, after *backend.Position, backward bool) error {
-	key := x.uniqueKey(sp)
+	key := x.pointKey(sp)
 	h := x.s.lookups.hash(key)
-	outside := func(id string) bool {
-		return after != nil && (!backward && id <= after.ID || backward && id >= after.ID)
-	}
-	if id, ok := x.s.lookups.get(h); ok && !outside(id) {
-		r, ok, err := x.fetch(id)
-		if err != nil {
-			return err
-		}
-		if ok && x.kd.indexes[sp.Index].HasKey(r.Doc, sp.Lo) {
+	if id, ok := x.s.lookups.get(h); ok && beyond(after, backward, id) {
+		// A failure to read the remembered record is not this query's:
+		// the index may name another record, or none.
+		if r, ok, err := x.fetch(id); err == nil && ok && x.kd.indexes[sp.Index].HasKey(r.Doc, sp.Lo) {
 			x.emit(r)
 			return nil
 		}
 	}
 	id, ok, err := x.uniqueID(key)
-	if err != nil || !ok {
+	if err != nil {
 		return err
 	}
+	if !ok {
+		// No record has the value: forget the id, which can only cost
+		// reads, and leave nothing of the value behind.
+		x.s.lookups.forget(h)
+		return nil
+	}
 	x.s.lookups.put(h, id)
-	if outside(id) {
+	if !beyond(after, backward, id) {
 		return nil
 	}
 	r, ok, err := x.fetch(id)
@@ -430,7 +438,7 @@ func (x *runner) fetch(id string) (backend.Record, bool, error) {
 func (x *runner) byIDs(set map[string]struct{}, after *backend.Position, backward bool, m *query.Matcher) error {
 	ids := make([]string, 0, len(set))
 	for id := range set {
-		if after != nil && (!backward && id <= after.ID || backward && id >= after.ID) {
+		if !beyond(after, backward, id) {
 			continue
 		}
 		ids = append(ids, id)
@@ -567,7 +575,7 @@ func (x *runner) walkIndex(ix int, set map[string]struct{}, after *backend.Posit
 				seek = uniqueKey(prefix, vk)
 				at := seek
 				skip = func(k []byte, id string) bool {
-					return bytes.Equal(k, at) && (!backward && id <= after.ID || backward && id >= after.ID)
+					return bytes.Equal(k, at) && !beyond(after, backward, id)
 				}
 			} else {
 				// The entry (vk, after.ID) is seek plus its trailer: a

@@ -57,9 +57,10 @@ type Options struct {
 	// "a@x.io") reads the record directly instead of the index key and
 	// then the record. The answer is checked against the record read, so
 	// a remembered entry never makes a query wrong (see the package
-	// documentation), and it holds ids and hashes of keys, never indexed
-	// values. Zero means 65,536 entries, which cost about 6 MiB when
-	// full; a negative value turns the cache off.
+	// documentation); the cache holds ids and hashes of keys, never
+	// indexed values. The size is rounded up to a power of two and capped
+	// at 1<<26. Zero means 65,536 entries, about 5 MiB when full of
+	// UUID ids; a negative value turns the cache off.
 	LookupCache int
 
 	// Tune, when set, adjusts badger's options after the Store has set its
