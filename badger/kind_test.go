@@ -111,7 +111,13 @@ func testKind() backend.Kind {
 // when the test ends.
 func openTest(t testing.TB) *Store {
 	t.Helper()
-	s, err := Open("", Options{InMemory: true})
+	return openTestWith(t, Options{InMemory: true})
+}
+
+// openTestWith is openTest with the given options.
+func openTestWith(t testing.TB, opts Options) *Store {
+	t.Helper()
+	s, err := Open("", opts)
 	if err != nil {
 		t.Fatal(err)
 	}

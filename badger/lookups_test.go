@@ -94,11 +94,12 @@ func TestLookups(t *testing.T) {
 // lookup cache size.
 func lookupStore(t *testing.T, size int) *Store {
 	t.Helper()
-	s, err := Open("", Options{InMemory: true, LookupCache: size})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = s.Close() })
-	require.NoError(t, s.Define(context.Background(), testKind()))
-	return s
+	return openTestWith(t, Options{InMemory: true, LookupCache: size})
+}
+
+// emailDoc is a test document with the given addresses.
+func emailDoc(id string, emails ...string) *tdoc {
+	return &tdoc{ID: id, Name: "n-" + id, Emails: emails, Created: t0}
 }
 
 // emailIDs returns the ids of the records of tenant "t" that a list by
@@ -136,9 +137,6 @@ func remembered(s *Store, email string) bool {
 // longer holds the address, and lists again.
 func TestLookupStale(t *testing.T) {
 	ctx := context.Background()
-	doc := func(id string, emails ...string) *tdoc {
-		return &tdoc{ID: id, Name: "n-" + id, Emails: emails, Created: t0}
-	}
 	for _, tc := range []struct {
 		name   string
 		change func(*Store) error
@@ -148,14 +146,14 @@ func TestLookupStale(t *testing.T) {
 		{"unchanged", func(*Store) error { return nil }, "a@x.io", []string{"a"}},
 		{"found folded", func(*Store) error { return nil }, "A@X.IO", []string{"a"}},
 		{"moved to another record", func(s *Store) error {
-			if _, err := s.Replace(ctx, "t", tkind, "a", doc("a", "other@x.io"), 0); err != nil {
+			if _, err := s.Replace(ctx, "t", tkind, "a", emailDoc("a", "other@x.io"), 0); err != nil {
 				return err
 			}
-			_, err := s.Create(ctx, "t", tkind, "b", doc("b", "a@x.io"))
+			_, err := s.Create(ctx, "t", tkind, "b", emailDoc("b", "a@x.io"))
 			return err
 		}, "a@x.io", []string{"b"}},
 		{"removed", func(s *Store) error {
-			_, err := s.Replace(ctx, "t", tkind, "a", doc("a"), 0)
+			_, err := s.Replace(ctx, "t", tkind, "a", emailDoc("a"), 0)
 			return err
 		}, "a@x.io", nil},
 		{"record deleted", func(s *Store) error {
@@ -165,20 +163,20 @@ func TestLookupStale(t *testing.T) {
 			if err := s.Delete(ctx, "t", tkind, "a", 0); err != nil {
 				return err
 			}
-			_, err := s.Create(ctx, "t", tkind, "a", doc("a", "z@x.io"))
+			_, err := s.Create(ctx, "t", tkind, "a", emailDoc("a", "z@x.io"))
 			return err
 		}, "a@x.io", nil},
 		{"id used again with it", func(s *Store) error {
 			if err := s.Delete(ctx, "t", tkind, "a", 0); err != nil {
 				return err
 			}
-			_, err := s.Create(ctx, "t", tkind, "a", doc("a", "A@x.io"))
+			_, err := s.Create(ctx, "t", tkind, "a", emailDoc("a", "A@x.io"))
 			return err
 		}, "a@x.io", []string{"a"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := lookupStore(t, 0)
-			_, err := s.Create(ctx, "t", tkind, "a", doc("a", "a@x.io", "b@x.io"))
+			_, err := s.Create(ctx, "t", tkind, "a", emailDoc("a", "a@x.io", "b@x.io"))
 			require.NoError(t, err)
 			require.Equal(t, []string{"a"}, emailIDs(t, s, "a@x.io", nil, false))
 			require.True(t, remembered(s, "a@x.io"), "the list is remembered")
@@ -197,7 +195,7 @@ func TestLookupStale(t *testing.T) {
 func TestLookupAfter(t *testing.T) {
 	ctx := context.Background()
 	s := lookupStore(t, 0)
-	_, err := s.Create(ctx, "t", tkind, "m", &tdoc{ID: "m", Name: "m", Emails: []string{"m@x.io"}, Created: t0})
+	_, err := s.Create(ctx, "t", tkind, "m", emailDoc("m", "m@x.io"))
 	require.NoError(t, err)
 	require.Equal(t, []string{"m"}, emailIDs(t, s, "m@x.io", nil, false))
 	for _, tc := range []struct {
@@ -231,7 +229,7 @@ func TestLookupReadsRecordOnly(t *testing.T) {
 		{-1, nil},
 	} {
 		s := lookupStore(t, tc.size)
-		_, err := s.Create(ctx, "t", tkind, "a", &tdoc{ID: "a", Name: "a", Emails: []string{"a@x.io"}, Created: t0})
+		_, err := s.Create(ctx, "t", tkind, "a", emailDoc("a", "a@x.io"))
 		require.NoError(t, err)
 		require.Equal(t, []string{"a"}, emailIDs(t, s, "a@x.io", nil, false))
 		txn := s.DB().NewTransaction(true)
@@ -328,12 +326,12 @@ func TestLookupUnreadable(t *testing.T) {
 	ctx := context.Background()
 	for _, size := range []int{0, -1} {
 		s := lookupStore(t, size)
-		_, err := s.Create(ctx, "t", tkind, "a", &tdoc{ID: "a", Name: "a", Emails: []string{"a@x.io"}, Created: t0})
+		_, err := s.Create(ctx, "t", tkind, "a", emailDoc("a", "a@x.io"))
 		require.NoError(t, err)
 		require.Equal(t, []string{"a"}, emailIDs(t, s, "a@x.io", nil, false))
-		_, err = s.Replace(ctx, "t", tkind, "a", &tdoc{ID: "a", Name: "a", Created: t0}, 0)
+		_, err = s.Replace(ctx, "t", tkind, "a", emailDoc("a"), 0)
 		require.NoError(t, err)
-		_, err = s.Create(ctx, "t", tkind, "b", &tdoc{ID: "b", Name: "b", Emails: []string{"a@x.io"}, Created: t0})
+		_, err = s.Create(ctx, "t", tkind, "b", emailDoc("b", "a@x.io"))
 		require.NoError(t, err)
 		txn := s.DB().NewTransaction(true)
 		require.NoError(t, txn.Set(recordKey("t", tkind, "a"), appendRecordValue(nil, 2, []byte("not json"))))
@@ -347,7 +345,7 @@ func TestLookupUnreadable(t *testing.T) {
 func TestLookupCompact(t *testing.T) {
 	ctx := context.Background()
 	s := lookupStore(t, 0)
-	_, err := s.Create(ctx, "t", tkind, "a", &tdoc{ID: "a", Name: "a", Emails: []string{"a@x.io"}, Created: t0})
+	_, err := s.Create(ctx, "t", tkind, "a", emailDoc("a", "a@x.io"))
 	require.NoError(t, err)
 	require.Equal(t, []string{"a"}, emailIDs(t, s, "a@x.io", nil, false))
 	require.True(t, remembered(s, "a@x.io"))
