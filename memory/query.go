@@ -513,7 +513,7 @@ func (r *run) byID(have bool, cand []*row) {
 	if hasAfter {
 		after = r.after.ID
 	}
-	if have {
+	if cand, have = r.tb.orAll(have, cand); have {
 		if !r.reverse {
 			i := 0
 			if hasAfter {
@@ -546,6 +546,9 @@ func (r *run) byID(have bool, cand []*row) {
 		r.tb.primary.DescendLessOrEqual(rowItem{id: after}, visit)
 	default:
 		r.tb.primary.Descend(visit)
+	}
+	if !hasAfter && !r.done {
+		r.tb.walked.Store(true)
 	}
 }
 
@@ -598,6 +601,7 @@ func (r *run) inMemory(have bool, cand []*row) {
 		r   *row
 	}
 	var ks []keyed
+	cand, have = r.tb.orAll(have, cand)
 	add := func(w *row) bool {
 		if !r.tick() {
 			return false
@@ -618,6 +622,7 @@ func (r *run) inMemory(have bool, cand []*row) {
 		if r.done {
 			return
 		}
+		r.tb.walked.Store(true)
 	}
 	slices.SortFunc(ks, func(a, b keyed) int { return bytes.Compare(a.key, b.key) })
 	r.match, r.check = nil, false
@@ -672,18 +677,10 @@ func (s *Store) Count(ctx context.Context, tenant string, q backend.Query) (int,
 		if exact {
 			return len(rows), nil
 		}
-		n := 0
-		for i, w := range rows {
-			if i%ctxEvery == 0 {
-				if err := ctx.Err(); err != nil {
-					return 0, err
-				}
-			}
-			if p.m.Match(w.rec.Doc) {
-				n++
-			}
-		}
-		return n, nil
+		return p.count(ctx, rows, nil)
+	}
+	if rows := tb.all(); rows != nil {
+		return p.count(ctx, rows, a)
 	}
 	n, visited := 0, 0
 	tb.primary.Ascend(func(it rowItem) bool {
@@ -692,7 +689,7 @@ func (s *Store) Count(ctx context.Context, tenant string, q backend.Query) (int,
 				return false
 			}
 		}
-		if (a == nil || a.matches(it.r)) && p.m.Match(it.r.rec.Doc) {
+		if p.holds(a, it.r) {
 			n++
 		}
 		return true
@@ -700,5 +697,29 @@ func (s *Store) Count(ctx context.Context, tenant string, q backend.Query) (int,
 	if err != nil {
 		return 0, err
 	}
+	tb.walked.Store(true)
 	return n, nil
+}
+
+// count returns how many of rows satisfy the filter (see holds).
+func (p *prepared) count(ctx context.Context, rows []*row, match *access) (int, error) {
+	n := 0
+	for i, w := range rows {
+		if i%ctxEvery == 0 {
+			if err := ctx.Err(); err != nil {
+				return 0, err
+			}
+		}
+		if p.holds(match, w) {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// holds reports whether the row w satisfies the filter, where match is
+// the plan's access when w may lie outside its ranges and nil when w was
+// found through them.
+func (p *prepared) holds(match *access, w *row) bool {
+	return (match == nil || match.matches(w)) && p.m.Match(w.rec.Doc)
 }
