@@ -513,7 +513,7 @@ func (r *run) byID(have bool, cand []*row) {
 	if hasAfter {
 		after = r.after.ID
 	}
-	if cand, have = r.tb.orAll(have, cand); have {
+	if cand, have = r.tb.orAll(r.ctx, have, cand); have {
 		if !r.reverse {
 			i := 0
 			if hasAfter {
@@ -601,7 +601,7 @@ func (r *run) inMemory(have bool, cand []*row) {
 		r   *row
 	}
 	var ks []keyed
-	cand, have = r.tb.orAll(have, cand)
+	cand, have = r.tb.orAll(r.ctx, have, cand)
 	add := func(w *row) bool {
 		if !r.tick() {
 			return false
@@ -679,7 +679,7 @@ func (s *Store) Count(ctx context.Context, tenant string, q backend.Query) (int,
 		}
 		return p.count(ctx, rows, nil)
 	}
-	if rows := tb.all(); rows != nil {
+	if rows := tb.all(ctx); rows != nil {
 		return p.count(ctx, rows, a)
 	}
 	n, visited := 0, 0

@@ -133,6 +133,24 @@ func TestWalkArray(t *testing.T) {
 	assert.Equal(t, after, run(t, false))
 	require.True(t, memory.HasWalkArray(s, "acme", kindName))
 
+	t.Run("context ends while the array is made", func(t *testing.T) {
+		// A write, a full walk, then a count whose context ends after
+		// the store's first check: making the array stops, and the count
+		// walks the tree, which checks again only every 256 rows.
+		fresh(t)
+		q := backend.Query{Kind: kindName, Filter: bind(t, schema, `title co "a"`)}
+		want, err := s.Count(ctx, "acme", q)
+		require.NoError(t, err)
+		got, err := s.Count(&endingContext{Context: ctx, left: 1}, "acme", q)
+		require.NoError(t, err)
+		assert.Equal(t, want, got)
+		assert.False(t, memory.HasWalkArray(s, "acme", kindName))
+		got, err = s.Count(ctx, "acme", q)
+		require.NoError(t, err)
+		assert.Equal(t, want, got)
+		assert.True(t, memory.HasWalkArray(s, "acme", kindName))
+	})
+
 	t.Run("concurrent walks", func(t *testing.T) {
 		// A write, then walks that race to make the array.
 		_, err := s.Create(ctx, "acme", kindName, "id61", user("newer", "newer@x.test"))
@@ -153,4 +171,19 @@ func TestWalkArray(t *testing.T) {
 		assert.Equal(t, []int{want, want, want, want}, counts)
 		assert.True(t, memory.HasWalkArray(s, "acme", kindName))
 	})
+}
+
+// endingContext is a context that ends after its Err has been called left
+// times.
+type endingContext struct {
+	context.Context
+	left int
+}
+
+func (c *endingContext) Err() error {
+	if c.left == 0 {
+		return context.Canceled
+	}
+	c.left--
+	return nil
 }
