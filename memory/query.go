@@ -513,7 +513,11 @@ func (r *run) byID(have bool, cand []*row) {
 	if hasAfter {
 		after = r.after.ID
 	}
-	if cand, have = r.tb.orAll(r.ctx, have, cand); have {
+	if !have {
+		cand = r.tb.flatRows()
+		have = cand != nil
+	}
+	if have {
 		if !r.reverse {
 			i := 0
 			if hasAfter {
@@ -601,7 +605,14 @@ func (r *run) inMemory(have bool, cand []*row) {
 		r   *row
 	}
 	var ks []keyed
-	cand, have = r.tb.orAll(r.ctx, have, cand)
+	if !have {
+		var err error
+		if cand, err = r.tb.flatten(r.ctx); err != nil {
+			r.fail(err)
+			return
+		}
+		have = cand != nil
+	}
 	add := func(w *row) bool {
 		if !r.tick() {
 			return false
@@ -679,7 +690,11 @@ func (s *Store) Count(ctx context.Context, tenant string, q backend.Query) (int,
 		}
 		return p.count(ctx, rows, nil)
 	}
-	if rows := tb.all(ctx); rows != nil {
+	rows, err := tb.flatten(ctx)
+	switch {
+	case err != nil:
+		return 0, err
+	case rows != nil:
 		return p.count(ctx, rows, a)
 	}
 	n, visited := 0, 0

@@ -57,11 +57,13 @@ type table struct {
 	// scan of an index only sees every row when the count is zero.
 	keyless []int
 
-	// walked is set once a walk has visited every row of the primary tree,
-	// and flat then holds every row in id order (see all). Both are the
-	// only parts of a table set after it is published.
-	walked atomic.Bool
-	flat   atomic.Pointer[[]*row]
+	// walked is set once a walk has visited every row of the primary
+	// tree; flat then holds every row in id order, once a later full walk
+	// has made it (see flatten), and building is held by the walk making
+	// it. They are the only parts of a table set after it is published.
+	walked   atomic.Bool
+	building atomic.Bool
+	flat     atomic.Pointer[[]*row]
 }
 
 // row is a stored record with its index value keys, kept so that a write
@@ -175,22 +177,32 @@ func (t *table) owner(i int, vk string) *row {
 	return hget(t.unique[i], t.seed, vk)
 }
 
-// all returns every row in id order, or nil when the table has not yet
-// been walked in full. A walk of the array touches a small part of the
-// memory a walk of the primary tree does, whose nodes lie wherever the
-// writes that made them left them: at 300,000 rows it takes a quarter of
-// the time. The array is made by the first walk after a full one, so a
-// table replaced by a write between its scans, as in a busy tenant, never
-// pays for it; it costs 8 bytes a row, freed with the table. When ctx
-// ends while the array is being made, all returns nil, and the caller's
-// own walk reports the error.
-func (t *table) all(ctx context.Context) []*row {
+// flatRows returns every row in id order when the table holds them in an
+// array (see flatten), and nil otherwise.
+func (t *table) flatRows() []*row {
 	if p := t.flat.Load(); p != nil {
 		return *p
 	}
-	if !t.walked.Load() {
-		return nil
+	return nil
+}
+
+// flatten returns every row in id order, for a walk about to visit every
+// row, or nil: the walk then walks the primary tree. A walk of the array
+// touches a small part of the memory a walk of the tree does, whose nodes
+// lie wherever the writes that made them left them: at 300,000 rows it
+// takes a quarter of the time. The array is made by the first full walk
+// after another, so a table replaced by a write between its scans, as in
+// a busy tenant, never pays for it; it costs 8 bytes a row, freed with
+// the table. One walk makes it while others walk the tree. A walk that
+// stops early (a page) only reads an array already made (flatRows).
+func (t *table) flatten(ctx context.Context) ([]*row, error) {
+	if rows := t.flatRows(); rows != nil || !t.walked.Load() {
+		return rows, nil
 	}
+	if !t.building.CompareAndSwap(false, true) {
+		return nil, nil
+	}
+	defer t.building.Store(false)
 	rows := make([]*row, 0, t.primary.Len())
 	var err error
 	t.primary.Ascend(func(it rowItem) bool {
@@ -203,21 +215,10 @@ func (t *table) all(ctx context.Context) []*row {
 		return true
 	})
 	if err != nil {
-		return nil
+		return nil, err
 	}
-	// Two walks may make the array at once; either copy will do.
 	t.flat.Store(&rows)
-	return rows
-}
-
-// orAll returns the rows a run is to visit: cand when have is set, else
-// every row when all has them, else none (and false: walk the tree).
-func (t *table) orAll(ctx context.Context, have bool, cand []*row) ([]*row, bool) {
-	if have {
-		return cand, true
-	}
-	rows := t.all(ctx)
-	return rows, rows != nil
+	return rows, nil
 }
 
 // len returns the number of rows.
