@@ -296,14 +296,14 @@ func (x *runner) ids(pl *plan) (map[string]struct{}, error) {
 // order.
 func (x *runner) scanSpan(sp backend.Span, fn func(id string)) error {
 	ix := x.kd.indexes[sp.Index]
-	prefix := indexPrefix(x.kd.spaces[sp.Index], x.tenant, x.kd.kind.Name, ix.Name)
 	if ix.Unique && sp.Point {
-		id, ok, err := x.uniqueID(append(prefix, sp.Lo...))
+		id, ok, err := x.uniqueID(x.pointKey(sp))
 		if ok {
 			fn(id)
 		}
 		return err
 	}
+	prefix := indexPrefix(x.kd.spaces[sp.Index], x.tenant, x.kd.kind.Name, ix.Name)
 	opts := badgerdb.IteratorOptions{Prefix: append(prefix, sp.Prefix...)}
 	it := x.rd.txn.NewIterator(opts)
 	defer it.Close()
