@@ -170,6 +170,48 @@ func testCRUD(t *testing.T, s *suite) {
 		assert.Equal(t, 0, n)
 	})
 
+	t.Run("ReadsShareNothing", func(t *testing.T) {
+		// A caller owns the user a read returns: changing any part of it,
+		// claims nested or not, changes neither the stored user nor the
+		// next read. Scalar claims and nested ones are copied differently.
+		e := s.newEnv(t)
+		claims := map[string]map[string]any{
+			"scalar": {"level": 3, "department": "eng", "vip": true, "none": nil},
+			"nested": {"level": 3, "tags": []any{"a"}, "address": map[string]any{"city": "Oslo"}},
+		}
+		for name, c := range claims {
+			t.Run(name, func(t *testing.T) {
+				u := e.create(e.users, directory.User{UserName: "share-" + name, Claims: c,
+					Emails: []directory.Email{{Value: name + "@example.com"}}})
+				want := e.get(e.users, u.ID).Clone() // shares nothing, even if reads do
+				reads := map[string]func() directory.User{
+					"Get": func() directory.User { return e.get(e.users, u.ID) },
+					"List": func() directory.User {
+						p, err := e.users.List(e.ctx, directory.ListOptions{Filter: `userName eq "share-` + name + `"`})
+						require.NoError(t, err)
+						require.Len(t, p.Users, 1)
+						return p.Users[0]
+					},
+				}
+				for read, get := range reads {
+					got := get()
+					got.Claims["level"] = "changed"
+					got.Claims["added"] = 1
+					if tags, ok := got.Claims["tags"].([]any); ok {
+						tags[0] = "changed"
+					}
+					if addr, ok := got.Claims["address"].(map[string]any); ok {
+						addr["city"] = "changed"
+					}
+					got.Emails[0].Value = "changed@example.com"
+					got.Schemas[0] = "changed"
+					*got.Active = false
+					assert.Equalf(t, want, e.get(e.users, u.ID), "after changing what %s returned", read)
+				}
+			})
+		}
+	})
+
 	t.Run("GetUnknown", func(t *testing.T) {
 		e := s.newEnv(t)
 		e.create(e.users, directory.User{UserName: "someone"})

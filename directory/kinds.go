@@ -205,7 +205,9 @@ func getRecord[P backend.Document](ctx context.Context, d *Directory, tenant str
 	if err != nil {
 		return backend.Record{}, zero, err
 	}
-	rec = ki.see(d, rec)
+	if ki.view != nil {
+		rec = ki.see(d, rec)
+	}
 	doc, ok := rec.Doc.(P)
 	if !ok {
 		return backend.Record{}, zero, fmt.Errorf("directory: backend returned a %T for %s", rec.Doc, ki.kind.Name)

@@ -1,6 +1,7 @@
 package directory
 
 import (
+	"maps"
 	"slices"
 	"time"
 
@@ -125,13 +126,14 @@ func (u *User) IsActive() bool { return u.Status == StatusActive }
 // Clone returns a deep copy of u: no slice, map or pointer is shared.
 func (u User) Clone() User {
 	var c User
-	u.cloneInto(&c)
+	u.cloneInto(&c, false)
 	return c
 }
 
 // cloneInto sets *c to a deep copy of *u, without copying the User on
-// the way.
-func (u *User) cloneInto(c *User) {
+// the way. scalarClaims says that no claim holds an object or an array
+// (see userDoc), so that a shallow copy of the claims is a deep one.
+func (u *User) cloneInto(c *User, scalarClaims bool) {
 	*c = *u
 	c.Schemas = slices.Clone(u.Schemas)
 	c.Emails = slices.Clone(u.Emails)
@@ -146,7 +148,23 @@ func (u *User) cloneInto(c *User) {
 		e := *u.Enterprise
 		c.Enterprise = &e
 	}
-	c.Claims = cloneClaims(u.Claims)
+	if scalarClaims {
+		c.Claims = maps.Clone(u.Claims)
+	} else {
+		c.Claims = cloneClaims(u.Claims)
+	}
+}
+
+// hasScalarClaims reports whether no claim of m holds an object or an
+// array.
+func hasScalarClaims(m map[string]any) bool {
+	for _, v := range m {
+		switch v.(type) {
+		case map[string]any, []any:
+			return false
+		}
+	}
+	return true
 }
 
 func cloneClaims(m map[string]any) map[string]any {
@@ -197,6 +215,11 @@ type userDoc struct {
 	RestoreTo Status `json:"restoreTo,omitempty"`
 	// Anonymized marks a user Anonymize erased: deleted for good.
 	Anonymized bool `json:"anonymized,omitempty"`
+	// scalarClaims is set by seal when no claim holds an object or an
+	// array, so that a copy for a caller copies the claims map as it is
+	// (maps.Clone) instead of rebuilding it entry by entry. It is left
+	// false wherever it is unknown, which only costs that speed.
+	scalarClaims bool
 }
 
 var (

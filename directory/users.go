@@ -99,11 +99,13 @@ func (h *Users) create(ctx context.Context, doc *userDoc, op Op) (User, error) {
 	return toUser(rec), h.d.audit(ctx, h.tenant, h.created(doc, op))
 }
 
-// seal puts a new user's document in its stored form: normalized, without
-// the computed fields.
+// seal puts a user's document in its stored form: normalized, without
+// the computed fields. It is the last change before the document is
+// stored.
 func seal(doc *userDoc) {
 	normalize(&doc.User)
 	doc.Active, doc.Schemas = nil, nil
+	doc.scalarClaims = hasScalarClaims(doc.Claims)
 }
 
 // created is the audit entry of the creation of a user by op.
@@ -120,24 +122,24 @@ func toUser(rec backend.Record) User {
 
 // toUserInto sets *u to toUser(rec).
 func toUserInto(u *User, rec backend.Record) {
-	rec.Doc.(*userDoc).User.cloneInto(u)
+	doc := rec.Doc.(*userDoc)
+	doc.User.cloneInto(u, doc.scalarClaims)
 	u.Meta.Version = rec.Version
 	finish(u)
 }
 
 // Get returns the user with the given id, including a deleted user.
-func (h *Users) Get(ctx context.Context, id string, opts ...ReadOption) (User, error) {
-	get := func() (User, error) {
-		var u User
-		if err := h.getInto(ctx, id, opts, &u); err != nil {
-			return User{}, err
-		}
-		return u, nil
+func (h *Users) Get(ctx context.Context, id string, opts ...ReadOption) (u User, err error) {
+	if len(h.d.observers) > 0 {
+		return observe(ctx, h.d, OpUserGet, h.tenant, id, func() (User, error) {
+			var u User
+			err := h.getInto(ctx, id, opts, &u)
+			return u, err
+		})
 	}
-	if len(h.d.observers) == 0 {
-		return get()
-	}
-	return observe(ctx, h.d, OpUserGet, h.tenant, id, get)
+	err = h.getInto(ctx, id, opts, &u) // in place: see getInto
+
+	return u, err
 }
 
 // getInto sets *u to the user with the given id, as Get returns it. The
@@ -289,10 +291,9 @@ func (h *Users) modify(ctx context.Context, id string, ifVersion int64, op Op, f
 		if err := fn(doc); err != nil {
 			return nil, err
 		}
-		normalize(&doc.User)
-		doc.Active, doc.Schemas = nil, nil
 		doc.Meta.Version = rec.Version + 1
 		doc.Meta.LastModified = h.d.now().UTC()
+		seal(doc)
 		if doc.Subject != "" && doc.Subject != c.Subject {
 			if err := h.d.addMembership(ctx, h.tenant, id, doc.Subject); err != nil {
 				return nil, err
