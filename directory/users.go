@@ -138,7 +138,6 @@ func (h *Users) Get(ctx context.Context, id string, opts ...ReadOption) (u User,
 		})
 	}
 	err = h.getInto(ctx, id, opts, &u) // in place: see getInto
-
 	return u, err
 }
 

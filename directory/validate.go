@@ -510,21 +510,18 @@ func inputStatus(u *User) Status {
 }
 
 // finish sets the read-only computed fields on a user handed to a caller.
-// One allocation holds both, sized for the schemas the user has: every
-// read makes one, so its bytes count.
 func finish(u *User) {
-	active := u.Status == StatusActive
-	if hasEnterprise(u) {
-		c := &struct {
-			schemas [2]string
-			active  bool
-		}{[2]string{query.UserURN, query.EnterpriseURN}, active}
-		u.Schemas, u.Active = c.schemas[:], &c.active
-		return
-	}
+	// One allocation holds both computed fields.
 	c := &struct {
-		schemas [1]string
+		schemas [2]string
 		active  bool
-	}{[1]string{query.UserURN}, active}
-	u.Schemas, u.Active = c.schemas[:], &c.active
+	}{active: u.Status == StatusActive}
+	c.schemas[0] = query.UserURN
+	if hasEnterprise(u) {
+		c.schemas[1] = query.EnterpriseURN
+		u.Schemas = c.schemas[:2:2]
+	} else {
+		u.Schemas = c.schemas[:1:1]
+	}
+	u.Active = &c.active
 }
