@@ -132,9 +132,9 @@ func toUserInto(u *User, rec backend.Record) {
 func (h *Users) Get(ctx context.Context, id string, opts ...ReadOption) (u User, err error) {
 	if len(h.d.observers) > 0 {
 		return observe(ctx, h.d, OpUserGet, h.tenant, id, func() (User, error) {
-			var u User
-			err := h.getInto(ctx, id, opts, &u)
-			return u, err
+			var got User
+			err := h.getInto(ctx, id, opts, &got)
+			return got, err
 		})
 	}
 	err = h.getInto(ctx, id, opts, &u) // in place: see getInto
@@ -260,7 +260,9 @@ func (h *Users) update(ctx context.Context, id string, fn func(*User) error, opt
 		}
 		// Read-only fields keep their stored values whatever fn did.
 		u.ID, u.Groups, u.Meta = old.ID, old.Groups, old.Meta
-		doc.User = u
+		// fn may keep u and change it after Update returns: the stored
+		// document shares none of its slices or pointers.
+		u.cloneInto(&doc.User, false)
 		return nil
 	})
 }
