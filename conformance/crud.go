@@ -219,7 +219,7 @@ func testCRUD(t *testing.T, s *suite) {
 					scribble(kept)
 					scribble(&updated)
 				}
-				assert.Equal(t, want, e.get(e.users, u.ID), "after changing what Create and Update were given and what Update returned")
+				assert.Equal(t, want, e.get(e.users, u.ID), "after changing what Create and Update were given, what Update's function kept and what Update returned")
 				reads := map[string]func() directory.User{
 					"Get": func() directory.User { return e.get(e.users, u.ID) },
 					"List": func() directory.User {
