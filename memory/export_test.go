@@ -1,7 +1,7 @@
 package memory
 
 // HasWalkArray reports whether the current table of kind in tenant keeps
-// its rows in an array for walks (see table.all).
+// its rows in an array for walks (see table.flatten).
 func HasWalkArray(s *Store, tenant, kind string) bool {
 	kd := (*s.kinds.Load())[kind]
 	if kd == nil {
